@@ -1,0 +1,1 @@
+"""crosspost: the shared package every Lambda function imports (packaged as a layer)."""

@@ -1,0 +1,1 @@
+"""Models kept apart by purpose: ``domain`` (entities), ``api`` (wire contract), ``messages`` (queue)."""

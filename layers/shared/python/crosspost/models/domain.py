@@ -1,0 +1,124 @@
+"""Domain entities: what the services work with. No HTTP or DynamoDB shapes here
+(``models.api`` is the wire contract, ``aws.items`` the table rows)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Entity(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Profile(Entity):
+    id: str
+    workspace_id: str
+    name: str
+    created_at: datetime
+
+
+class ApiKey(Entity):
+    id: str
+    workspace_id: str
+    name: str
+    prefix: str
+    key_hash: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class LastError(Entity):
+    message: str
+    occurred_at: datetime
+    code: str | None = None
+    rule: str | None = None
+
+
+class Account(Entity):
+    id: str
+    workspace_id: str
+    profile_id: str
+    platform: str
+    platform_account_id: str
+    username: str
+    display_name: str | None = None
+    profile_image_url: str | None = None
+    profile_url: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    token_expires_at: datetime | None = None
+    last_successful_post: datetime | None = None
+    last_error: LastError | None = None
+    platform_block: dict[str, Any] | None = None
+    secret_name: str
+
+
+class PostStatus(StrEnum):
+    QUEUED = "queued"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    CANCELED = "canceled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.REJECTED, PostStatus.CANCELED)
+
+
+class Warning_(Entity):
+    code: str
+    message: str
+
+
+class PostError(Entity):
+    code: str
+    message: str
+    rule: str | None = None
+    platform_response: Any = None
+
+
+class PostMedia(Entity):
+    kind: str
+    media_id: str | None = None
+    url: str | None = None
+    bytes_base64: str | None = None
+    alt_text: str | None = None
+
+
+class Post(Entity):
+    id: str
+    workspace_id: str
+    profile_id: str
+    account_id: str
+    platform: str
+    status: PostStatus
+    text: str
+    media: list[PostMedia] = Field(default_factory=list)
+    first_comment: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    scheduled_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None = None
+    uri: str | None = None
+    cid: str | None = None
+    url: str | None = None
+    first_comment_uri: str | None = None
+    first_comment_cid: str | None = None
+    attempts: int = 0
+    warnings: list[Warning_] = Field(default_factory=list)
+    error: PostError | None = None
+    next_attempt_at: datetime | None = None
+    # The claim of the publisher (or publish-now) that holds the post while `publishing`.
+    claim_token: str | None = None
+    lease_until: datetime | None = None
+
+    @property
+    def due_at(self) -> datetime:
+        """When the post should next be attempted."""
+        return self.next_attempt_at or self.scheduled_at or self.created_at

@@ -1,0 +1,300 @@
+"""Every AWS resource crosspost uses, as plain Python data.
+
+One source of truth for the CDK constructs (``infra/``) and the embedded local stack (``local/``):
+table key schemas and indexes, queues, the schedule group, the bucket, the Lambda functions, the
+HTTP routes each function serves and the environment variable that carries each resource's real
+name at run time. Nothing here imports boto3 or CDK, so both sides can use it cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Env(StrEnum):
+    """Environment variable names read by ``crosspost.settings``."""
+
+    STAGE = "CROSSPOST_STAGE"
+    ACCOUNTS_TABLE = "ACCOUNTS_TABLE"
+    POSTS_TABLE = "POSTS_TABLE"
+    WORKSPACES_TABLE = "WORKSPACES_TABLE"
+    API_KEYS_TABLE = "API_KEYS_TABLE"
+    OAUTH_STATES_TABLE = "OAUTH_STATES_TABLE"
+    IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
+    PUBLISH_QUEUE_URL = "PUBLISH_QUEUE_URL"
+    PUBLISH_QUEUE_ARN = "PUBLISH_QUEUE_ARN"
+    MEDIA_BUCKET = "MEDIA_BUCKET"
+    SCHEDULE_GROUP = "SCHEDULE_GROUP"
+    SCHEDULER_ROLE_ARN = "SCHEDULER_ROLE_ARN"
+    SECRETS_PREFIX = "SECRETS_PREFIX"
+    PUBLIC_BASE_URL = "PUBLIC_BASE_URL"
+    REDIRECT_URI_ALLOW_LIST = "REDIRECT_URI_ALLOW_LIST"
+    LOCAL_ALLOWED_ORIGINS = "LOCAL_ALLOWED_ORIGINS"
+    BLUESKY_DEFAULT_SERVICE = "BLUESKY_DEFAULT_SERVICE"
+    SCHEDULE_LEAD_SECONDS = "SCHEDULE_LEAD_SECONDS"
+    MAX_PUBLISH_ATTEMPTS = "MAX_PUBLISH_ATTEMPTS"
+    PUBLISH_NOW_BUDGET_SECONDS = "PUBLISH_NOW_BUDGET_SECONDS"
+    PUBLISH_LEASE_SECONDS = "PUBLISH_LEASE_SECONDS"
+    RETRY_BASE_SECONDS = "RETRY_BASE_SECONDS"
+    RETRY_MAX_SECONDS = "RETRY_MAX_SECONDS"
+    API_KEY_CACHE_SECONDS = "API_KEY_CACHE_SECONDS"
+    TOKEN_CACHE_SECONDS = "TOKEN_CACHE_SECONDS"
+    PLATFORM_TIMEOUT_SECONDS = "PLATFORM_TIMEOUT_SECONDS"
+    FAULT_INJECTION = "CROSSPOST_FAULT_INJECTION"
+    AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+    POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+
+
+class AttrType(StrEnum):
+    S = "S"
+    N = "N"
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: AttrType = AttrType.S
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition: Key
+    sort: Key | None = None
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """A DynamoDB table: on-demand, keys and global secondary indexes (all projecting ALL)."""
+
+    logical_id: str
+    env: Env
+    partition: Key
+    sort: Key | None = None
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+
+    def physical_name(self, prefix: str) -> str:
+        return f"{prefix}-{self.logical_id}"
+
+
+# Access patterns (DESIGN.md "Data"), one table per entity so IAM can be granted per table.
+WORKSPACES = TableDef(
+    # A workspace and its profiles: pk = workspaceId, sk = "WORKSPACE" | "PROFILE#<id>".
+    logical_id="Workspaces",
+    env=Env.WORKSPACES_TABLE,
+    partition=Key("pk"),
+    sort=Key("sk"),
+)
+API_KEYS = TableDef(
+    # pk = SHA-256 of the key (the lookup on every request); byWorkspace lists a workspace's keys
+    # and finds one by id for revocation.
+    logical_id="ApiKeys",
+    env=Env.API_KEYS_TABLE,
+    partition=Key("keyHash"),
+    indexes=(Index("byWorkspace", Key("workspaceId"), Key("id")),),
+)
+ACCOUNTS = TableDef(
+    logical_id="Accounts",
+    env=Env.ACCOUNTS_TABLE,
+    partition=Key("id"),
+    indexes=(
+        # list a workspace's accounts, oldest first (sk = createdAt#id)
+        Index("byWorkspace", Key("workspaceId"), Key("createdKey")),
+        # reconnect: one row per (workspace, platform, platformAccountId)
+        Index("byPlatformAccount", Key("platformAccountKey")),
+        # token refresher: sparse, only accounts with a known expiry carry refreshShard
+        Index("byTokenExpiry", Key("refreshShard"), Key("tokenExpiresAt")),
+    ),
+)
+POSTS = TableDef(
+    logical_id="Posts",
+    env=Env.POSTS_TABLE,
+    partition=Key("id"),
+    indexes=(
+        # post ids are post_<ULID>: sorting by id is sorting by creation time
+        Index("byWorkspace", Key("workspaceId"), Key("id")),
+        Index("byAccount", Key("accountId"), Key("id")),
+        # sparse: only queued/publishing posts carry activeStatus; the reconcile sweep reads it
+        Index("byActiveStatus", Key("activeStatus"), Key("dueAt")),
+    ),
+)
+OAUTH_STATES = TableDef(
+    logical_id="OAuthStates",
+    env=Env.OAUTH_STATES_TABLE,
+    partition=Key("state"),
+    ttl_attribute="ttl",
+)
+IDEMPOTENCY = TableDef(
+    # powertools' DynamoDBPersistenceLayer default schema
+    logical_id="Idempotency",
+    env=Env.IDEMPOTENCY_TABLE,
+    partition=Key("id"),
+    ttl_attribute="expiration",
+)
+TABLES: tuple[TableDef, ...] = (WORKSPACES, API_KEYS, ACCOUNTS, POSTS, OAUTH_STATES, IDEMPOTENCY)
+
+
+@dataclass(frozen=True)
+class QueueDefs:
+    publish_logical_id: str = "PublishQueue"
+    dlq_logical_id: str = "PublishDLQ"
+    # Every hold (early record) and every retry is a receive: room for attempts + holds.
+    max_receive_count: int = 20
+    # At least the publisher's timeout (DESIGN.md); CDK sets the function timeout from this too.
+    visibility_timeout_seconds: int = 120
+    dlq_retention_days: int = 14
+
+    def physical_names(self, prefix: str) -> tuple[str, str]:
+        return f"{prefix}-{self.publish_logical_id}", f"{prefix}-{self.dlq_logical_id}"
+
+
+QUEUES = QueueDefs()
+PUBLISHER_TIMEOUT_SECONDS = 90
+PUBLISHER_BATCH_SIZE = 10
+MEDIA_BUCKET_LOGICAL_ID = "MediaBucket"
+
+
+def schedule_group_name(prefix: str) -> str:
+    return f"{prefix}-schedules"
+
+
+def secrets_prefix(prefix: str) -> str:
+    return f"{prefix}/accounts/"
+
+
+class Access(StrEnum):
+    """What a function may do with a resource; infra turns these into IAM grants."""
+
+    READ = "read"
+    WRITE = "read_write"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway syntax: /v1/posts/{id}
+    auth: bool = True
+
+
+@dataclass(frozen=True)
+class FunctionDef:
+    """A Lambda function: its code folder under functions/, its routes and what it may touch."""
+
+    name: str
+    code_dir: str
+    routes: tuple[Route, ...] = ()
+    tables: dict[str, Access] = field(default_factory=dict)
+    secrets: Access | None = None
+    publish_queue: bool = False
+    scheduler: bool = False
+    media_bucket: Access | None = None
+    memory_mb: int = 512
+    timeout_seconds: int = 29
+
+
+_AUTH_TABLES = {API_KEYS.logical_id: Access.READ, WORKSPACES.logical_id: Access.READ}
+
+API_FUNCTIONS: tuple[FunctionDef, ...] = (
+    FunctionDef(
+        name="connect",
+        code_dir="api",
+        routes=(
+            Route("POST", "/v1/accounts/connect"),
+            Route("POST", "/v1/accounts/connect/{platform}"),
+        ),
+        tables={
+            **_AUTH_TABLES,
+            ACCOUNTS.logical_id: Access.WRITE,
+            OAUTH_STATES.logical_id: Access.WRITE,
+        },
+        secrets=Access.WRITE,
+    ),
+    FunctionDef(
+        name="complete",
+        code_dir="api",
+        routes=(
+            Route("POST", "/v1/accounts/connect/{platform}/complete"),
+            Route("GET", "/v1/oauth/{platform}/callback", auth=False),
+        ),
+        tables={
+            **_AUTH_TABLES,
+            ACCOUNTS.logical_id: Access.WRITE,
+            OAUTH_STATES.logical_id: Access.WRITE,
+        },
+        secrets=Access.WRITE,
+    ),
+    FunctionDef(
+        name="accounts",
+        code_dir="api",
+        routes=(
+            Route("GET", "/v1/accounts"),
+            Route("GET", "/v1/accounts/{id}"),
+            Route("DELETE", "/v1/accounts/{id}"),
+        ),
+        # disconnect deletes the account's secret and cancels its queued posts (and their schedules)
+        tables={**_AUTH_TABLES, ACCOUNTS.logical_id: Access.WRITE, POSTS.logical_id: Access.WRITE},
+        secrets=Access.WRITE,
+        scheduler=True,
+    ),
+    FunctionDef(
+        name="posts",
+        code_dir="api",
+        routes=(
+            Route("POST", "/v1/posts"),
+            Route("POST", "/v1/posts/validate"),
+            Route("GET", "/v1/posts"),
+            Route("GET", "/v1/posts/{id}"),
+            Route("DELETE", "/v1/posts/{id}"),
+            Route("PATCH", "/v1/posts/{id}"),
+        ),
+        tables={
+            **_AUTH_TABLES,
+            ACCOUNTS.logical_id: Access.WRITE,
+            POSTS.logical_id: Access.WRITE,
+            IDEMPOTENCY.logical_id: Access.WRITE,
+        },
+        # publish-now: Bluesky sessions rotate, an auth-expired publish refreshes once
+        secrets=Access.WRITE,
+        publish_queue=True,
+        scheduler=True,
+    ),
+    FunctionDef(
+        name="profiles",
+        code_dir="api",
+        routes=(
+            Route("POST", "/v1/profiles"),
+            Route("GET", "/v1/profiles"),
+            Route("GET", "/v1/profiles/{id}"),
+            Route("DELETE", "/v1/profiles/{id}"),
+            Route("POST", "/v1/api-keys"),
+            Route("GET", "/v1/api-keys"),
+            Route("DELETE", "/v1/api-keys/{id}"),
+            Route("GET", "/v1/openapi.json", auth=False),
+            Route("GET", "/docs", auth=False),
+        ),
+        tables={
+            API_KEYS.logical_id: Access.WRITE,
+            WORKSPACES.logical_id: Access.WRITE,
+            ACCOUNTS.logical_id: Access.READ,
+        },
+    ),
+)
+
+PUBLISHER = FunctionDef(
+    name="publisher",
+    code_dir="publisher",
+    tables={ACCOUNTS.logical_id: Access.WRITE, POSTS.logical_id: Access.WRITE},
+    secrets=Access.WRITE,
+    publish_queue=True,
+    memory_mb=1024,
+    timeout_seconds=PUBLISHER_TIMEOUT_SECONDS,
+)
+
+FUNCTIONS: tuple[FunctionDef, ...] = (*API_FUNCTIONS, PUBLISHER)
+
+
+def route_table() -> dict[tuple[str, str], FunctionDef]:
+    """(method, API Gateway path) → the function that serves it."""
+    return {(r.method, r.path): fn for fn in API_FUNCTIONS for r in fn.routes}

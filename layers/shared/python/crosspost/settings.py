@@ -1,0 +1,84 @@
+"""Typed settings, read from environment variables once per process.
+
+Every environment variable crosspost reads is named in ``crosspost.resources.Env`` and read
+here, nowhere else. Tests and the local stack set the variables and call ``reset_settings()``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from crosspost.resources import Env
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    stage: str = "dev"
+    accounts_table: str
+    posts_table: str
+    workspaces_table: str
+    api_keys_table: str
+    oauth_states_table: str
+    idempotency_table: str
+    publish_queue_url: str
+    publish_queue_arn: str = ""
+    media_bucket: str = ""
+    schedule_group: str = ""
+    scheduler_role_arn: str = ""
+    secrets_prefix: str = "crosspost/accounts/"
+    # The API's own public URL, used for the OAuth callback redirect_uri.
+    public_base_url: str = ""
+    # Where a connect flow may send the browser (exact origins+paths, prefix match).
+    redirect_uri_allow_list: tuple[str, ...] = ()
+    # Local stack only: origins (scheme://host:port) that pass the public-URL guard although they
+    # are on loopback, so the sandbox can stand in for platforms. Always empty in AWS.
+    local_allowed_origins: tuple[str, ...] = ()
+    bluesky_default_service: str = "https://bsky.social"
+    # Scheduling precision (DESIGN.md "Precision"): schedules fire this early, the publisher holds.
+    schedule_lead_seconds: int = Field(default=60, ge=0, le=600)
+    max_publish_attempts: int = Field(default=5, ge=1, le=15)
+    publish_now_budget_seconds: float = Field(default=20.0, gt=0)
+    publish_lease_seconds: int = Field(default=120, ge=10)
+    retry_base_seconds: float = Field(default=2.0, gt=0)
+    retry_max_seconds: float = Field(default=300.0, gt=0)
+    api_key_cache_seconds: float = Field(default=5.0, ge=0)
+    token_cache_seconds: float = Field(default=60.0, ge=0)
+    platform_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Test-only fault hooks (comma separated names); production never sets it.
+    fault_injection: tuple[str, ...] = ()
+    aws_endpoint_url: str | None = None
+
+    @field_validator("redirect_uri_allow_list", "local_allowed_origins", "fault_injection", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return _csv(value) if isinstance(value, str) or value is None else value
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        fields = {
+            name: env[Env[name.upper()].value]
+            for name in cls.model_fields
+            if name.upper() in Env.__members__ and Env[name.upper()].value in env
+        }
+        if Env.STAGE.value in env:
+            fields["stage"] = env[Env.STAGE.value]
+        return cls.model_validate(fields)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the local stack change the environment)."""
+    get_settings.cache_clear()
