@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 SERVICE = "crosspost"
 
@@ -34,16 +35,14 @@ def redact(text: str) -> str:
     return text
 
 
-class _RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(str(record.msg))
-        if record.args:
-            record.args = tuple(redact(str(a)) for a in record.args)  # type: ignore[assignment]
-        return True
+class _RedactingFormatter(LambdaPowertoolsFormatter):
+    """Redacts the whole formatted line: message, extra keys and tracebacks alike."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
-logger = Logger(service=SERVICE)
-logger.addFilter(_RedactingFilter())
+logger = Logger(service=SERVICE, logger_formatter=_RedactingFormatter())
 metrics = Metrics(namespace="Crosspost", service=SERVICE)
 
 _tracer: Any = None

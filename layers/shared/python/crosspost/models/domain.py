@@ -3,15 +3,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 
 class Entity(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # camelCase attribute names in storage, matching the key names of crosspost.resources
+    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True)
+
+    def to_record(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
 
 
 class Profile(Entity):
@@ -122,3 +128,27 @@ class Post(Entity):
     def due_at(self) -> datetime:
         """When the post should next be attempted."""
         return self.next_attempt_at or self.scheduled_at or self.created_at
+
+
+EXPIRING_SOON = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class TokenHealth:
+    status: str
+    expires_in: str | None
+
+
+def token_health(expires_at: datetime | None, at: datetime) -> TokenHealth:
+    """API.md tokenStatus / tokenExpiresIn."""
+    if expires_at is None:
+        return TokenHealth("unknown", None)
+    remaining = expires_at - at
+    if remaining <= timedelta(0):
+        return TokenHealth("expired", "expired")
+    status = "expiring_soon" if remaining < EXPIRING_SOON else "valid"
+    hours = int(remaining.total_seconds() // 3600)
+    if hours < 1:
+        return TokenHealth(status, "< 1h")
+    days, hours = divmod(hours, 24)
+    return TokenHealth(status, f"{days}d {hours}h" if days else f"{hours}h")

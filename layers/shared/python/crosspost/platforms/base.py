@@ -119,8 +119,10 @@ class PlatformAdapter(ABC):
     def platform(self) -> str:
         return self.capabilities.platform
 
-    def preflight(self, request: PublishRequest) -> list[ErrorDetail]:
-        """Platform-specific stage-A checks beyond the capability limits (default: none)."""
+    @classmethod
+    def preflight(cls, request: PublishRequest) -> list[ErrorDetail]:
+        """Platform-specific stage-A checks beyond the capability limits (default: none).
+        A classmethod: preflight runs before any client exists and does no I/O."""
         return []
 
     @abstractmethod
@@ -156,8 +158,8 @@ class OAuth2Auth(Protocol):
 
     platform: str
 
-    def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str | None,
-                          extended_scopes: bool) -> str: ...
+    def authorization_url(
+        self, *, state: str, redirect_uri: str, code_challenge: str | None, extended_scopes: bool
+    ) -> str: ...
 
-    async def complete(self, *, code: str, redirect_uri: str,
-                       code_verifier: str | None) -> list[ConnectedAccount]: ...
+    async def complete(self, *, code: str, redirect_uri: str, code_verifier: str | None) -> list[ConnectedAccount]: ...

@@ -7,7 +7,9 @@ its own loop).
 
 from __future__ import annotations
 
+import asyncio
 import ssl
+import weakref
 from functools import lru_cache
 
 import httpx
@@ -27,3 +29,17 @@ def new_client(timeout_seconds: float) -> httpx.AsyncClient:
         follow_redirects=False,
         headers={"User-Agent": USER_AGENT},
     )
+
+
+_per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+
+
+def loop_client(timeout_seconds: float) -> httpx.AsyncClient:
+    """One client per event loop. Lambda keeps its loop between invocations of a warm
+    container, so connections to the platforms are reused across batches."""
+    loop = asyncio.get_running_loop()
+    found = _per_loop.get(loop)
+    if found is None or found.is_closed:
+        found = new_client(timeout_seconds)
+        _per_loop[loop] = found
+    return found

@@ -36,13 +36,16 @@ def registered_platforms() -> tuple[str, ...]:
     return tuple(_ADAPTERS)
 
 
-def adapter_for(platform: str, http: httpx.AsyncClient) -> PlatformAdapter:
+def adapter_class(platform: str) -> type[PlatformAdapter]:
     ref = _ADAPTERS.get(platform)
     if ref is None:
-        raise NotFoundError(f"Platform '{platform}' is not supported.", rule="platform.unsupported",
-                            field="platform")
-    adapter: PlatformAdapter = _load(ref)(http)
-    return adapter
+        raise NotFoundError(f"Platform '{platform}' is not supported.", rule="platform.unsupported", field="platform")
+    cls: type[PlatformAdapter] = _load(ref)
+    return cls
+
+
+def adapter_for(platform: str, http: httpx.AsyncClient) -> PlatformAdapter:
+    return adapter_class(platform)(http)
 
 
 def credentials_auth_for(platform: str, http: httpx.AsyncClient) -> CredentialsAuth | None:

@@ -1,0 +1,332 @@
+"""DynamoDB stores, one per table. boto3 lives in ``crosspost.aws`` only; every method speaks
+domain models. Conditional writes return False/None when their condition fails, so services
+decide what a lost race means."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from crosspost.aws.base import TableStore, is_conditional_failure
+from crosspost.aws.items import from_item, to_item, to_value
+from crosspost.clock import iso
+from crosspost.models.domain import Account, ApiKey, LastError, Post, PostStatus, Profile
+
+_WORKSPACE = "WORKSPACE"
+_PROFILE = "PROFILE#"
+
+
+class WorkspaceStore(TableStore):
+    """Workspaces and their profiles: pk = workspaceId, sk = WORKSPACE | PROFILE#<id>."""
+
+    def create_workspace(self, workspace_id: str, created_at: datetime, default_profile: Profile) -> None:
+        self.ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": to_item({"pk": workspace_id, "sk": _WORKSPACE, "createdAt": created_at}),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {"Put": {"TableName": self.table_name, "Item": self._profile_item(default_profile)}},
+            ]
+        )
+
+    @staticmethod
+    def _profile_item(profile: Profile) -> dict[str, Any]:
+        return to_item({"pk": profile.workspace_id, "sk": _PROFILE + profile.id, **profile.to_record()})
+
+    def put_profile(self, profile: Profile) -> None:
+        self.ddb.put_item(TableName=self.table_name, Item=self._profile_item(profile))
+
+    def get_profile(self, workspace_id: str, profile_id: str) -> Profile | None:
+        item = self._get(to_item({"pk": workspace_id, "sk": _PROFILE + profile_id}))
+        return Profile.model_validate(item) if item else None
+
+    def list_profiles(self, workspace_id: str, *, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
+        page = self._query_page(
+            index=None,
+            key_condition="pk = :pk AND begins_with(sk, :p)",
+            values=to_item({":pk": workspace_id, ":p": _PROFILE}),
+            cursor=cursor,
+            cursor_keys={"pk", "sk"},
+            scope={"pk": workspace_id},
+            limit=limit,
+        )
+        return [Profile.model_validate(i) for i in page.items], page.next_cursor
+
+    def delete_profile(self, workspace_id: str, profile_id: str) -> None:
+        self.ddb.delete_item(TableName=self.table_name, Key=to_item({"pk": workspace_id, "sk": _PROFILE + profile_id}))
+
+
+class ApiKeyStore(TableStore):
+    def put(self, key: ApiKey) -> None:
+        self.ddb.put_item(
+            TableName=self.table_name,
+            Item=to_item(key.to_record()),
+            ConditionExpression="attribute_not_exists(keyHash)",
+        )
+
+    def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        item = self._get(to_item({"keyHash": key_hash}))
+        return ApiKey.model_validate(item) if item else None
+
+    def list_page(self, workspace_id: str, *, limit: int, cursor: str | None) -> tuple[list[ApiKey], str | None]:
+        page = self._query_page(
+            index="byWorkspace",
+            key_condition="workspaceId = :w",
+            values=to_item({":w": workspace_id}),
+            cursor=cursor,
+            cursor_keys={"workspaceId", "id", "keyHash"},
+            scope={"workspaceId": workspace_id},
+            limit=limit,
+            filter_expression="attribute_not_exists(revokedAt)",
+        )
+        return [ApiKey.model_validate(i) for i in page.items], page.next_cursor
+
+    def find(self, workspace_id: str, key_id: str) -> ApiKey | None:
+        response = self.ddb.query(
+            TableName=self.table_name,
+            IndexName="byWorkspace",
+            KeyConditionExpression="workspaceId = :w AND id = :i",
+            ExpressionAttributeValues=to_item({":w": workspace_id, ":i": key_id}),
+        )
+        items = response.get("Items", [])
+        return ApiKey.model_validate(from_item(items[0])) if items else None
+
+    def revoke(self, key_hash: str, revoked_at: datetime) -> None:
+        self.ddb.update_item(
+            TableName=self.table_name,
+            Key=to_item({"keyHash": key_hash}),
+            UpdateExpression="SET revokedAt = :t",
+            ConditionExpression="attribute_exists(keyHash)",
+            ExpressionAttributeValues=to_item({":t": revoked_at}),
+        )
+
+
+def _platform_account_key(workspace_id: str, platform: str, platform_account_id: str) -> str:
+    return f"{workspace_id}#{platform}#{platform_account_id}"
+
+
+class AccountStore(TableStore):
+    REFRESH_SHARD = "0"
+
+    def _record(self, account: Account) -> dict[str, Any]:
+        record = account.to_record()
+        record["createdKey"] = f"{iso(account.created_at)}#{account.id}"
+        record["platformAccountKey"] = _platform_account_key(
+            account.workspace_id, account.platform, account.platform_account_id
+        )
+        if account.token_expires_at is not None:
+            # sparse index: only accounts whose connection can expire are looked at by the refresher
+            record["refreshShard"] = self.REFRESH_SHARD
+        return record
+
+    def create(self, account: Account) -> bool:
+        """False when the row exists already (a racing connect of the same account)."""
+        try:
+            self.ddb.put_item(
+                TableName=self.table_name,
+                Item=to_item(self._record(account)),
+                ConditionExpression="attribute_not_exists(id)",
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def replace(self, account: Account) -> None:
+        """Write the whole row (reconnect: new tokens' expiry, fresh profile data)."""
+        self.ddb.put_item(
+            TableName=self.table_name,
+            Item=to_item(self._record(account)),
+            ConditionExpression="attribute_exists(id)",
+        )
+
+    def get(self, account_id: str) -> Account | None:
+        item = self._get(to_item({"id": account_id}))
+        return Account.model_validate(item) if item else None
+
+    def find_by_platform_account(self, workspace_id: str, platform: str, platform_account_id: str) -> Account | None:
+        response = self.ddb.query(
+            TableName=self.table_name,
+            IndexName="byPlatformAccount",
+            KeyConditionExpression="platformAccountKey = :k",
+            ExpressionAttributeValues=to_item(
+                {":k": _platform_account_key(workspace_id, platform, platform_account_id)}
+            ),
+        )
+        items = response.get("Items", [])
+        return Account.model_validate(from_item(items[0])) if items else None
+
+    def list_page(
+        self,
+        workspace_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        profile_id: str | None = None,
+        platform: str | None = None,
+    ) -> tuple[list[Account], str | None]:
+        filters, values, names = [], {":w": workspace_id}, {}
+        if profile_id:
+            filters.append("profileId = :p")
+            values[":p"] = profile_id
+        if platform:
+            filters.append("#pl = :pl")
+            values[":pl"] = platform
+            names["#pl"] = "platform"
+        page = self._query_page(
+            index="byWorkspace",
+            key_condition="workspaceId = :w",
+            values=to_item(values),
+            cursor=cursor,
+            cursor_keys={"workspaceId", "createdKey", "id"},
+            scope={"workspaceId": workspace_id},
+            limit=limit,
+            filter_expression=" AND ".join(filters) or None,
+            names=names or None,
+        )
+        return [Account.model_validate(i) for i in page.items], page.next_cursor
+
+    def count_in_profile(self, workspace_id: str, profile_id: str) -> int:
+        accounts, _ = self.list_page(workspace_id, limit=1, cursor=None, profile_id=profile_id)
+        return len(accounts)
+
+    def delete(self, account_id: str) -> None:
+        self.ddb.delete_item(TableName=self.table_name, Key=to_item({"id": account_id}))
+
+    def record_success(self, account_id: str, at: datetime) -> None:
+        self._update_if_exists(account_id, "SET lastSuccessfulPost = :t, updatedAt = :t REMOVE lastError", {":t": at})
+
+    def record_error(self, account_id: str, error: LastError) -> None:
+        self._update_if_exists(
+            account_id,
+            "SET lastError = :e, updatedAt = :t",
+            {":e": error.to_record(), ":t": error.occurred_at},
+        )
+
+    def _update_if_exists(self, account_id: str, expression: str, values: dict[str, Any]) -> None:
+        try:
+            self.ddb.update_item(
+                TableName=self.table_name,
+                Key=to_item({"id": account_id}),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(id)",
+                ExpressionAttributeValues=to_item(values),
+            )
+        except ClientError as exc:  # the account was disconnected meanwhile: nothing to record
+            if not is_conditional_failure(exc):
+                raise
+
+
+_ACTIVE = (PostStatus.QUEUED, PostStatus.PUBLISHING)
+
+
+class PostStore(TableStore):
+    def _record(self, post: Post) -> dict[str, Any]:
+        record = post.to_record()
+        if post.status in _ACTIVE:
+            record["activeStatus"] = post.status.value
+            record["dueAt"] = iso(post.due_at)
+        return record
+
+    def create(self, post: Post) -> None:
+        self.ddb.put_item(
+            TableName=self.table_name,
+            Item=to_item(self._record(post)),
+            ConditionExpression="attribute_not_exists(id)",
+        )
+
+    def get(self, post_id: str, *, consistent: bool = True) -> Post | None:
+        item = self._get(to_item({"id": post_id}), consistent=consistent)
+        return Post.model_validate(item) if item else None
+
+    def list_page(
+        self,
+        workspace_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        status: str | None = None,
+        account_id: str | None = None,
+        profile_id: str | None = None,
+    ) -> tuple[list[Post], str | None]:
+        filters, values, names = [], {":w": workspace_id}, {}
+        if status:
+            filters.append("#st = :s")
+            values[":s"] = status
+            names["#st"] = "status"
+        if profile_id:
+            filters.append("profileId = :p")
+            values[":p"] = profile_id
+        if account_id:
+            # byAccount would avoid the filter, but it is not scoped by workspace; a filter on
+            # the workspace partition keeps every read inside the caller's workspace.
+            filters.append("accountId = :a")
+            values[":a"] = account_id
+        page = self._query_page(
+            index="byWorkspace",
+            key_condition="workspaceId = :w",
+            values=to_item(values),
+            cursor=cursor,
+            cursor_keys={"workspaceId", "id"},
+            scope={"workspaceId": workspace_id},
+            limit=limit,
+            newest_first=True,
+            filter_expression=" AND ".join(filters) or None,
+            names=names or None,
+        )
+        return [Post.model_validate(i) for i in page.items], page.next_cursor
+
+    def queued_for_account(self, account_id: str) -> list[Post]:
+        posts: list[Post] = []
+        start: dict[str, Any] | None = None
+        while True:
+            args: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": "byAccount",
+                "KeyConditionExpression": "accountId = :a",
+                "FilterExpression": "#st = :q",
+                "ExpressionAttributeNames": {"#st": "status"},
+                "ExpressionAttributeValues": to_item({":a": account_id, ":q": PostStatus.QUEUED.value}),
+            }
+            if start:
+                args["ExclusiveStartKey"] = start
+            response = self.ddb.query(**args)
+            posts.extend(Post.model_validate(from_item(i)) for i in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return posts
+
+    def transition(
+        self,
+        post: Post,
+        *,
+        expected: PostStatus,
+        claim_token: str | None = None,
+    ) -> bool:
+        """Write ``post`` (its new state) only if the stored post is still in ``expected`` status
+        (and, when given, still held by ``claim_token``). The one way a post changes state."""
+        condition = "#st = :expected"
+        values: dict[str, Any] = {":expected": expected.value}
+        if claim_token is not None:
+            condition += " AND claimToken = :claim"
+            values[":claim"] = claim_token
+        try:
+            self.ddb.put_item(
+                TableName=self.table_name,
+                Item=to_item(self._record(post)),
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues={k: to_value(v) for k, v in values.items()},
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True

@@ -1,0 +1,258 @@
+"""The HTTP contract's bodies (API.md), camelCase on the wire. Requests are validated here, at
+the edge; responses are built from domain entities by the ``from_domain`` constructors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from crosspost.clock import iso, now
+from crosspost.models.domain import Account, ApiKey, Post, Profile, token_health
+
+Platform = Literal["bluesky", "facebook", "instagram", "linkedin", "pinterest", "threads", "twitter"]
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class Response(BaseModel):
+    """Responses serialise datetimes as ISO-8601 with Z and keep nulls (API.md shapes)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = _isoize(self.model_dump(by_alias=True))
+        return body
+
+
+def _isoize(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {k: _isoize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_isoize(v) for v in value]
+    return value
+
+
+# ---- requests --------------------------------------------------------------------------------
+
+
+class NameRequest(Wire):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class BlueskyCredentials(Wire):
+    handle: str = Field(min_length=1, max_length=253)
+    app_password: str = Field(min_length=1, max_length=128)
+
+
+class ConnectCredentialsRequest(Wire):
+    profile_id: str | None = Field(default=None, max_length=64)
+    platform: str = Field(min_length=1, max_length=32)
+    credentials: BlueskyCredentials
+    service: str | None = Field(default=None, max_length=2048)
+
+
+class ConnectStartRequest(Wire):
+    profile_id: str | None = Field(default=None, max_length=64)
+    redirect_uri: str | None = Field(default=None, max_length=2048)
+    extended_scopes: bool = False
+
+
+class BlueskyCompleteRequest(Wire):
+    profile_id: str | None = Field(default=None, max_length=64)
+    handle: str = Field(min_length=1, max_length=253)
+    app_password: str = Field(min_length=1, max_length=128)
+    service: str | None = Field(default=None, max_length=2048)
+
+
+class AccountRef(Wire):
+    platform: Platform
+    id: str = Field(min_length=1, max_length=64)
+
+
+class MediaInput(Wire):
+    kind: Literal["image", "video"]
+    media_id: str | None = Field(default=None, max_length=64)
+    url: str | None = Field(default=None, max_length=2048)
+    bytes_base64: str | None = None
+    alt_text: str | None = Field(default=None, max_length=20_000)
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> MediaInput:
+        if sum(v is not None for v in (self.media_id, self.url, self.bytes_base64)) != 1:
+            raise ValueError("each media item needs exactly one of mediaId, url, bytesBase64")
+        return self
+
+
+class FirstComment(Wire):
+    text: str = Field(min_length=1, max_length=100_000)
+
+
+class PinterestOptions(Wire):
+    board_id: str | None = Field(default=None, max_length=64)
+    destination_url: str | None = Field(default=None, max_length=2048)
+    title: str | None = Field(default=None, max_length=1000)
+
+
+class ThreadsOptions(Wire):
+    reply_to_id: str | None = Field(default=None, max_length=64)
+
+
+class CreatePostRequest(Wire):
+    account: AccountRef
+    # Generous schema cap; the platform limits (graphemes, bytes) are preflight rules.
+    text: str = Field(min_length=1, max_length=100_000)
+    media: list[MediaInput] = Field(default_factory=list, max_length=25)
+    first_comment: FirstComment | None = None
+    scheduled_at: AwareDatetime | None = None
+    pinterest: PinterestOptions | None = None
+    threads: ThreadsOptions | None = None
+
+
+class ReschedulePostRequest(Wire):
+    scheduled_at: AwareDatetime
+
+
+# ---- responses -------------------------------------------------------------------------------
+
+
+class ProfileResponse(Response):
+    id: str
+    name: str
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, p: Profile) -> ProfileResponse:
+        return cls(id=p.id, name=p.name, created_at=p.created_at)
+
+
+class ApiKeyResponse(Response):
+    id: str
+    name: str
+    prefix: str
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, k: ApiKey) -> ApiKeyResponse:
+        return cls(id=k.id, name=k.name, prefix=k.prefix, created_at=k.created_at)
+
+
+class CreatedApiKeyResponse(ApiKeyResponse):
+    key: str
+
+
+class LastErrorResponse(Response):
+    message: str
+    occurred_at: datetime
+
+
+class AccountResponse(Response):
+    id: str
+    profile_id: str
+    platform: str
+    platform_account_id: str
+    username: str
+    display_name: str | None
+    profile_image_url: str | None
+    profile_url: str | None
+    created_at: datetime
+    updated_at: datetime
+    token_expires_at: datetime | None
+    token_status: str
+    token_expires_in: str | None
+    last_successful_post: datetime | None
+    last_error: LastErrorResponse | None
+
+    @classmethod
+    def from_domain(cls, a: Account) -> dict[str, Any]:
+        health = token_health(a.token_expires_at, now())
+        body = cls(
+            id=a.id,
+            profile_id=a.profile_id,
+            platform=a.platform,
+            platform_account_id=a.platform_account_id,
+            username=a.username,
+            display_name=a.display_name,
+            profile_image_url=a.profile_image_url,
+            profile_url=a.profile_url,
+            created_at=a.created_at,
+            updated_at=a.updated_at,
+            token_expires_at=a.token_expires_at,
+            token_status=health.status,
+            token_expires_in=health.expires_in,
+            last_successful_post=a.last_successful_post,
+            last_error=LastErrorResponse(message=a.last_error.message, occurred_at=a.last_error.occurred_at)
+            if a.last_error
+            else None,
+        ).body()
+        if a.platform_block is not None:  # platform blocks appear only on their platform's rows
+            body[a.platform] = a.platform_block
+        return body
+
+
+class WarningResponse(Response):
+    code: str
+    message: str
+
+
+class PostErrorResponse(Response):
+    code: str
+    rule: str | None
+    message: str
+
+
+class PostResponse(Response):
+    id: str
+    platform: str
+    account_id: str
+    profile_id: str
+    status: str
+    text: str
+    created_at: datetime
+    updated_at: datetime
+    scheduled_at: datetime | None
+    published_at: datetime | None
+    next_attempt_at: datetime | None
+    uri: str | None
+    cid: str | None
+    url: str | None
+    first_comment_uri: str | None
+    first_comment_cid: str | None
+    attempts: int
+    warnings: list[WarningResponse]
+    error: PostErrorResponse | None
+
+    @classmethod
+    def from_domain(cls, p: Post) -> dict[str, Any]:
+        return cls(
+            id=p.id,
+            platform=p.platform,
+            account_id=p.account_id,
+            profile_id=p.profile_id,
+            status=p.status.value,
+            text=p.text,
+            created_at=p.created_at,
+            updated_at=p.updated_at,
+            scheduled_at=p.scheduled_at,
+            published_at=p.published_at,
+            next_attempt_at=p.next_attempt_at,
+            uri=p.uri,
+            cid=p.cid,
+            url=p.url,
+            first_comment_uri=p.first_comment_uri,
+            first_comment_cid=p.first_comment_cid,
+            attempts=p.attempts,
+            warnings=[WarningResponse(code=w.code, message=w.message) for w in p.warnings],
+            error=PostErrorResponse(code=p.error.code, rule=p.error.rule, message=p.error.message) if p.error else None,
+        ).body()
+
+
+class ValidatedResponse(Response):
+    status: Literal["validated"] = "validated"
+    warnings: list[WarningResponse]

@@ -1,0 +1,248 @@
+"""Posts: preflight, store, then publish now (inline, within a budget) or schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from crosspost.aws.scheduling import PostScheduler, PublishQueue
+from crosspost.aws.stores import AccountStore, PostStore
+from crosspost.aws.token_vault import TokenVault
+from crosspost.clock import iso, now
+from crosspost.errors import (
+    ConflictError,
+    CrosspostError,
+    NotFoundError,
+    PreflightFailedError,
+    ValidationFailedError,
+)
+from crosspost.ids import new_post_id
+from crosspost.models.api import CreatePostRequest
+from crosspost.models.domain import Account, Post, PostMedia, PostStatus, Warning_
+from crosspost.models.messages import PublishMessage
+from crosspost.platforms.base import MediaItem, PublishRequest
+from crosspost.platforms.http import new_client
+from crosspost.platforms.registry import adapter_class
+from crosspost.services.preflight import OPTION_BLOCKS, preflight
+from crosspost.services.publishing import Attempt, Outcome, PublishingService
+from crosspost.settings import Settings
+
+# A scheduled post due sooner than lead + this skips the Scheduler and rides SQS DelaySeconds.
+_SCHEDULER_MIN_AHEAD = timedelta(seconds=60)
+
+
+class PublishFailedError(CrosspostError):
+    """Publish-now ended in ``rejected`` or ``failed``: 502 with the platform's code."""
+
+    status = 502
+
+    def __init__(self, post: Post) -> None:
+        assert post.error is not None
+        super().__init__(
+            post.error.message,
+            rule=post.error.rule,
+            platform=post.platform,
+            platform_response=post.error.platform_response,
+        )
+        self.code = post.error.code  # type: ignore[misc]
+        self.post_id = post.id
+
+
+@dataclass
+class CreatedPost:
+    post: Post
+    http_status: int
+    warnings: list[Warning_] = field(default_factory=list)
+
+
+class PostService:
+    def __init__(
+        self,
+        settings: Settings,
+        accounts: AccountStore,
+        posts: PostStore,
+        vault: TokenVault,
+        scheduler: PostScheduler,
+        queue: PublishQueue,
+    ) -> None:
+        self.settings = settings
+        self.accounts = accounts
+        self.posts = posts
+        self.vault = vault
+        self.scheduler = scheduler
+        self.queue = queue
+
+    # ---- validate / create -----------------------------------------------------------------
+
+    def validate(self, workspace_id: str, request: CreatePostRequest) -> list[Warning_]:
+        account = self._account(workspace_id, request)
+        return self._preflight(account, request)
+
+    def create(self, workspace_id: str, request: CreatePostRequest) -> CreatedPost:
+        account = self._account(workspace_id, request)
+        warnings = self._preflight(account, request)
+        at = now()
+        post = Post(
+            id=new_post_id(),
+            workspace_id=workspace_id,
+            profile_id=account.profile_id,
+            account_id=account.id,
+            platform=account.platform,
+            status=PostStatus.QUEUED,
+            text=request.text,
+            media=[PostMedia.model_validate(m.model_dump()) for m in request.media],
+            first_comment=request.first_comment.text if request.first_comment else None,
+            options={b: getattr(request, b).model_dump(by_alias=True) for b in OPTION_BLOCKS if getattr(request, b)},
+            scheduled_at=request.scheduled_at,
+            created_at=at,
+            updated_at=at,
+            warnings=warnings,
+        )
+        self.posts.create(post)
+        if post.scheduled_at is not None:
+            self._schedule(post, post.scheduled_at, create=True)
+            return CreatedPost(post, 202)
+        return self._publish_now(post)
+
+    def _account(self, workspace_id: str, request: CreatePostRequest) -> Account:
+        account = self.accounts.get(request.account.id)
+        if account is None or account.workspace_id != workspace_id or account.platform != request.account.platform:
+            raise NotFoundError("No such account.", rule="account.unknown", field="account.id")
+        return account
+
+    def _preflight(self, account: Account, request: CreatePostRequest) -> list[Warning_]:
+        if request.scheduled_at is not None and request.scheduled_at < now() + timedelta(seconds=1):
+            raise ValidationFailedError(
+                "scheduledAt must be at least one second in the future.",
+                rule="scheduledAt.future",
+                field="scheduledAt",
+            )
+        if request.media:
+            # Media (uploads, URLs, inline bytes) arrives with the media issue; refuse clearly
+            # rather than accept something that cannot be published.
+            raise PreflightFailedError(
+                "Media attachments are not supported by this version of crosspost yet.",
+                rule="media.unsupported",
+                field="media",
+                platform=account.platform,
+                remediation="Publish text only for now.",
+            )
+        adapter = adapter_class(account.platform)
+        draft = PublishRequest(
+            post_id="",
+            text=request.text,
+            created_at=now(),
+            media=tuple(MediaItem(kind=m.kind, alt_text=m.alt_text) for m in request.media),
+            first_comment=request.first_comment.text if request.first_comment else None,
+        )
+        details = preflight(adapter, draft, {b for b in OPTION_BLOCKS if getattr(request, b) is not None})
+        if details:
+            error = PreflightFailedError.from_details(details)
+            error.platform = account.platform
+            raise error
+        warnings: list[Warning_] = []
+        if request.first_comment and not adapter.capabilities.first_comment:
+            warnings.append(
+                Warning_(
+                    code="first_comment.unsupported",
+                    message=f"{account.platform} has no first comment; it was ignored.",
+                )
+            )
+        return warnings
+
+    # ---- publish now -----------------------------------------------------------------------
+
+    def _publish_now(self, post: Post) -> CreatedPost:
+        async def run() -> Attempt:
+            async with new_client(self.settings.platform_timeout_seconds) as http:
+                service = PublishingService(self.settings, self.posts, self.accounts, self.vault, http)
+                return await asyncio.wait_for(service.publish(post.id), self.settings.publish_now_budget_seconds)
+
+        try:
+            attempt = asyncio.run(run())
+        except TimeoutError:
+            # Still `publishing` under its lease: the publisher takes it over when the lease ends.
+            self.queue.send(PublishMessage(postId=post.id), delay_seconds=self.settings.publish_lease_seconds + 1)
+            current = self.posts.get(post.id) or post
+            processing = Warning_(
+                code="publish.processing",
+                message="Publishing takes longer than the request allows; it continues in the background.",
+            )
+            return CreatedPost(current, 202, [processing])
+
+        result = attempt.post or post
+        if attempt.outcome is Outcome.PUBLISHED:
+            return CreatedPost(result, 201)
+        if attempt.outcome is Outcome.RETRY:
+            self.queue.send(
+                PublishMessage(postId=post.id, dueAt=iso(result.due_at)),
+                delay_seconds=math.ceil(attempt.delay_seconds),
+            )
+            deferred = Warning_(
+                code="publish.deferred",
+                message="The platform is unavailable right now; the post will be retried.",
+            )
+            return CreatedPost(result, 202, [deferred])
+        if attempt.outcome in (Outcome.REJECTED, Outcome.FAILED) and not _outcome_unknown(result):
+            raise PublishFailedError(result)
+        return CreatedPost(result, 202)
+
+    # ---- scheduling ------------------------------------------------------------------------
+
+    def _schedule(self, post: Post, due: datetime, *, create: bool) -> None:
+        """Fire a lead time early (AWS fires anywhere in a 60 s window; the publisher holds an
+        early record until the exact second). Soon-due posts ride SQS DelaySeconds instead."""
+        message = PublishMessage(postId=post.id, dueAt=iso(due))
+        lead = timedelta(seconds=self.settings.schedule_lead_seconds)
+        ahead = due - now()
+        if ahead > lead + _SCHEDULER_MIN_AHEAD:
+            fire_at = due - lead
+            if create or not self.scheduler.update(post.id, fire_at, message):
+                self.scheduler.create(post.id, fire_at, message)
+            return
+        if not create:
+            self.scheduler.delete(post.id)
+        self.queue.send(message, delay_seconds=max(0, math.floor(ahead.total_seconds())))
+
+    # ---- read / cancel / reschedule ----------------------------------------------------------
+
+    def get(self, workspace_id: str, post_id: str) -> Post:
+        post = self.posts.get(post_id, consistent=False)
+        if post is None or post.workspace_id != workspace_id:
+            raise NotFoundError("No such post.", rule="post.unknown")
+        return post
+
+    def cancel(self, workspace_id: str, post_id: str) -> Post:
+        post = self.get(workspace_id, post_id)
+        canceled = post.model_copy(update={"status": PostStatus.CANCELED, "updated_at": now()})
+        if post.status is not PostStatus.QUEUED or not self.posts.transition(canceled, expected=PostStatus.QUEUED):
+            raise _not_queued(post_id, self.posts)
+        # The publisher re-checks the status, so a message already in flight does nothing.
+        self.scheduler.delete(post.id)
+        return canceled
+
+    def reschedule(self, workspace_id: str, post_id: str, scheduled_at: datetime) -> Post:
+        if scheduled_at < now() + timedelta(seconds=1):
+            raise ValidationFailedError(
+                "scheduledAt must be at least one second in the future.",
+                rule="scheduledAt.future",
+                field="scheduledAt",
+            )
+        post = self.get(workspace_id, post_id)
+        moved = post.model_copy(update={"scheduled_at": scheduled_at, "next_attempt_at": None, "updated_at": now()})
+        if post.status is not PostStatus.QUEUED or not self.posts.transition(moved, expected=PostStatus.QUEUED):
+            raise _not_queued(post_id, self.posts)
+        self._schedule(moved, scheduled_at, create=False)
+        return moved
+
+
+def _outcome_unknown(post: Post) -> bool:
+    return post.error is not None and post.error.rule == "publish.outcome_unknown"
+
+
+def _not_queued(post_id: str, posts: PostStore) -> ConflictError:
+    current = posts.get(post_id)
+    status = current.status.value if current else "unknown"
+    return ConflictError(f"The post is {status}; only queued posts can change.", rule="post.status")

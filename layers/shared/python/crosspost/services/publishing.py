@@ -1,0 +1,315 @@
+"""Publishing one post: the one path both publish-now and the queue publisher take.
+
+What keeps a post from going out twice (DESIGN.md "Failures"):
+- a post is *claimed* before any platform call: a conditional write queued → publishing with a
+  fresh claim token and a lease; every later write names that token, so a publisher that lost
+  its claim cannot overwrite what another one recorded;
+- a redelivered message for a post that is not ``queued`` does nothing (or waits for a live
+  lease to end);
+- a lease that expired while ``publishing`` is taken over: re-sent only where the platform's
+  create is idempotent (Bluesky's derived rkey), otherwise reconciled (``find_published``) or
+  failed as ``publish.outcome_unknown``; never blindly re-sent.
+
+Failures are sorted three ways: not sent (retry later with backoff), sent with an unknown
+outcome (reconcile), definitive (published / rejected / failed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import ParamSpec, TypeVar
+
+import httpx
+
+from crosspost.aws.stores import AccountStore, PostStore
+from crosspost.aws.token_vault import StaleTokenVersionError, TokenVault, VersionedTokens
+from crosspost.clock import now
+from crosspost.errors import (
+    AuthExpiredError,
+    ContentRejectedError,
+    OutcomeUnknownError,
+    PlatformError,
+)
+from crosspost.models.domain import Account, LastError, Post, PostError, PostStatus
+from crosspost.observability import logger, metrics
+from crosspost.platforms.base import MediaItem, PlatformAdapter, PublishRequest, PublishResult
+from crosspost.platforms.registry import adapter_for
+from crosspost.settings import Settings
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+OUTCOME_UNKNOWN_RULE = "publish.outcome_unknown"
+_TOKEN_SKEW = timedelta(seconds=30)
+
+
+class Outcome(StrEnum):
+    PUBLISHED = "published"
+    RETRY = "retry"  # not sent; back to queued, look again after ``delay_seconds``
+    HELD = "held"  # not due yet, or another publisher holds a live lease
+    REJECTED = "rejected"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # nothing to do: unknown post, or already terminal
+
+
+@dataclass(frozen=True)
+class Attempt:
+    outcome: Outcome
+    post: Post | None
+    delay_seconds: float = 0.0
+    error: PlatformError | None = None
+
+
+async def _io(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a blocking AWS call off the event loop, so the records of a batch overlap."""
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def backoff_seconds(attempt: int, retry_after: float | None, *, base: float, cap: float) -> float:
+    """2 s × 2^(attempt−1), ±20 % jitter, capped; the platform's Retry-After is a floor."""
+    delay: float = min(cap, base * 2 ** max(0, attempt - 1) * random.uniform(0.8, 1.2))
+    return max(delay, retry_after or 0.0)
+
+
+def publish_request(post: Post) -> PublishRequest:
+    return PublishRequest(
+        post_id=post.id,
+        text=post.text,
+        created_at=post.created_at,
+        media=tuple(
+            MediaItem(
+                kind=m.kind,
+                data=base64.b64decode(m.bytes_base64) if m.bytes_base64 else None,
+                url=m.url,
+                alt_text=m.alt_text,
+            )
+            for m in post.media
+        ),
+        first_comment=post.first_comment,
+        options=post.options,
+    )
+
+
+class PublishingService:
+    def __init__(
+        self,
+        settings: Settings,
+        posts: PostStore,
+        accounts: AccountStore,
+        vault: TokenVault,
+        http: httpx.AsyncClient,
+    ) -> None:
+        self.settings = settings
+        self.posts = posts
+        self.accounts = accounts
+        self.vault = vault
+        self.http = http
+
+    async def publish(self, post_id: str) -> Attempt:
+        post = await _io(self.posts.get, post_id)
+        if post is None:
+            return Attempt(Outcome.SKIPPED, None)
+        at = now()
+        if post.status is PostStatus.QUEUED:
+            wait = (post.due_at - at).total_seconds()
+            if wait > 0:
+                return Attempt(Outcome.HELD, post, wait)
+            return await self._claim_and_publish(post, at)
+        if post.status is PostStatus.PUBLISHING:
+            if post.lease_until and post.lease_until > at:
+                return Attempt(Outcome.HELD, post, (post.lease_until - at).total_seconds())
+            return await self._take_over(post, at)
+        return Attempt(Outcome.SKIPPED, post)
+
+    # ---- claiming ------------------------------------------------------------------------------
+
+    async def _claim(self, post: Post, at: datetime, *, platform_call: bool = True) -> Post | None:
+        """Take the post for publishing. ``attempts`` counts real platform calls only."""
+        claimed = post.model_copy(
+            update={
+                "status": PostStatus.PUBLISHING,
+                "claim_token": uuid.uuid4().hex,
+                "lease_until": at + timedelta(seconds=self.settings.publish_lease_seconds),
+                "attempts": post.attempts + (1 if platform_call else 0),
+                "next_attempt_at": None,
+                "updated_at": at,
+            }
+        )
+        held_by = post.claim_token if post.status is PostStatus.PUBLISHING else None
+        won = await _io(self.posts.transition, claimed, expected=post.status, claim_token=held_by)
+        return claimed if won else None
+
+    async def _claim_and_publish(self, post: Post, at: datetime) -> Attempt:
+        claimed = await self._claim(post, at)
+        if claimed is None:  # someone else moved it first
+            return Attempt(Outcome.SKIPPED, post)
+        return await self._publish_claimed(claimed)
+
+    async def _take_over(self, post: Post, at: datetime) -> Attempt:
+        """A lease ran out while ``publishing``: its publisher died or gave up mid-call."""
+        adapter = adapter_for(post.platform, self.http)
+        # Re-sending is safe only where the platform keys the record on the post.
+        resend = adapter.capabilities.idempotent_create
+        claimed = await self._claim(post, at, platform_call=resend)
+        if claimed is None:
+            return Attempt(Outcome.SKIPPED, post)
+        metrics.add_metric(name="LeaseTakeovers", unit="Count", value=1)
+        if resend:
+            return await self._publish_claimed(claimed)
+        return await self._reconcile(claimed, adapter, cause=None)
+
+    # ---- publishing ----------------------------------------------------------------------------
+
+    async def _publish_claimed(self, post: Post) -> Attempt:
+        adapter = adapter_for(post.platform, self.http)
+        account = await _io(self.accounts.get, post.account_id)
+        if account is None:
+            error = PostError(
+                code="platform_auth_failed",
+                rule="account.disconnected",
+                message="The account was disconnected before the post went out.",
+            )
+            return await self._finish(post, PostStatus.FAILED, error=error)
+        request = publish_request(post)
+        try:
+            result = await self._call_with_refresh(adapter, account, request)
+        except OutcomeUnknownError as exc:
+            return await self._reconcile(post, adapter, cause=exc, account=account)
+        except PlatformError as exc:
+            return await self._platform_failure(post, account, exc)
+        return await self._published(post, account, result)
+
+    async def _call_with_refresh(
+        self, adapter: PlatformAdapter, account: Account, request: PublishRequest
+    ) -> PublishResult:
+        tokens = await _io(self.vault.get, account.secret_name)
+        expires = tokens.tokens.access_expires_at
+        if expires is not None and expires - _TOKEN_SKEW <= now():
+            tokens = await self._refresh(adapter, account, tokens)
+        try:
+            return await adapter.publish(tokens.tokens, request)
+        except AuthExpiredError:
+            # Refresh once, then give up (the account then shows lastError).
+            tokens = await self._refresh(adapter, account, tokens)
+            return await adapter.publish(tokens.tokens, request)
+
+    async def _refresh(self, adapter: PlatformAdapter, account: Account, current: VersionedTokens) -> VersionedTokens:
+        fresh = await adapter.refresh(current.tokens)
+        try:
+            return await _io(self.vault.put, account.secret_name, fresh, expected_version=current.version)
+        except StaleTokenVersionError:
+            # Another publisher refreshed first; its token is the valid one now.
+            return await _io(self.vault.get, account.secret_name, fresh=True)
+
+    async def _reconcile(
+        self,
+        post: Post,
+        adapter: PlatformAdapter,
+        *,
+        cause: PlatformError | None,
+        account: Account | None = None,
+    ) -> Attempt:
+        """Sent, outcome unknown: publish only what the platform shows; never re-send blindly."""
+        account = account or await _io(self.accounts.get, post.account_id)
+        if account is not None:
+            try:
+                tokens = await _io(self.vault.get, account.secret_name)
+                found = await adapter.find_published(tokens.tokens, publish_request(post))
+            except PlatformError:
+                found = None
+            if found is not None:
+                return await self._published(post, account, found)
+        error = PostError(
+            code="platform_unavailable",
+            rule=OUTCOME_UNKNOWN_RULE,
+            message="The platform did not confirm the post and it cannot be looked up: check the platform "
+            "before re-posting.",
+            platform_response=cause.platform_response if cause else None,
+        )
+        return await self._finish(post, PostStatus.FAILED, error=error, account=account, cause=cause)
+
+    async def _platform_failure(self, post: Post, account: Account, exc: PlatformError) -> Attempt:
+        error = PostError(code=exc.code, rule=exc.rule, message=exc.message, platform_response=exc.platform_response)
+        if exc.retryable and post.attempts < self.settings.max_publish_attempts:
+            delay = backoff_seconds(
+                post.attempts,
+                exc.retry_after,
+                base=self.settings.retry_base_seconds,
+                cap=self.settings.retry_max_seconds,
+            )
+            at = now()
+            queued = post.model_copy(
+                update={
+                    "status": PostStatus.QUEUED,
+                    "next_attempt_at": at + timedelta(seconds=delay),
+                    "lease_until": None,
+                    "error": error,
+                    "updated_at": at,
+                }
+            )
+            if not await _io(
+                self.posts.transition, queued, expected=PostStatus.PUBLISHING, claim_token=post.claim_token
+            ):
+                return Attempt(Outcome.SKIPPED, post)
+            metrics.add_metric(name="PublishRetries", unit="Count", value=1)
+            logger.info("publish deferred", extra={"post_id": post.id, "delay": round(delay, 1), "code": exc.code})
+            return Attempt(Outcome.RETRY, queued, delay, exc)
+        status = PostStatus.REJECTED if isinstance(exc, ContentRejectedError) else PostStatus.FAILED
+        return await self._finish(post, status, error=error, account=account, cause=exc)
+
+    async def _published(self, post: Post, account: Account, result: PublishResult) -> Attempt:
+        at = now()
+        published = post.model_copy(
+            update={
+                "status": PostStatus.PUBLISHED,
+                "published_at": at,
+                "uri": result.uri,
+                "cid": result.cid,
+                "url": result.url,
+                "first_comment_uri": result.first_comment_uri,
+                "first_comment_cid": result.first_comment_cid,
+                "lease_until": None,
+                "error": None,
+                "updated_at": at,
+            }
+        )
+        if not await _io(
+            self.posts.transition, published, expected=PostStatus.PUBLISHING, claim_token=post.claim_token
+        ):
+            return Attempt(Outcome.SKIPPED, post)
+        await _io(self.accounts.record_success, account.id, at)
+        metrics.add_metric(name="Published", unit="Count", value=1)
+        lag = (at - (post.scheduled_at or post.created_at)).total_seconds()
+        metrics.add_metric(name="PublishLagSeconds", unit="Seconds", value=max(0.0, lag))
+        logger.info("published", extra={"post_id": post.id, "platform": post.platform, "attempts": post.attempts})
+        return Attempt(Outcome.PUBLISHED, published)
+
+    async def _finish(
+        self,
+        post: Post,
+        status: PostStatus,
+        *,
+        error: PostError,
+        account: Account | None = None,
+        cause: PlatformError | None = None,
+    ) -> Attempt:
+        at = now()
+        final = post.model_copy(update={"status": status, "error": error, "lease_until": None, "updated_at": at})
+        if not await _io(self.posts.transition, final, expected=PostStatus.PUBLISHING, claim_token=post.claim_token):
+            return Attempt(Outcome.SKIPPED, post)
+        if account is not None:
+            last = LastError(message=error.message, occurred_at=at, code=error.code, rule=error.rule)
+            await _io(self.accounts.record_error, account.id, last)
+        metrics.add_metric(
+            name="PublishFailed" if status is PostStatus.FAILED else "PublishRejected", unit="Count", value=1
+        )
+        logger.warning("publish ended", extra={"post_id": post.id, "status": status.value, "rule": error.rule})
+        outcome = Outcome.REJECTED if status is PostStatus.REJECTED else Outcome.FAILED
+        return Attempt(outcome, final, error=cause)

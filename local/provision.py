@@ -1,0 +1,103 @@
+"""Create crosspost's AWS resources in moto, from the same definitions the CDK stack uses.
+
+Used by the local stack (against moto's server) and by the integration tests (inside
+``mock_aws``). Returns the environment variables the functions read, exactly as CDK sets them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from crosspost.resources import (
+    QUEUES,
+    TABLES,
+    Env,
+    TableDef,
+    schedule_group_name,
+    secrets_prefix,
+)
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's default account
+
+
+def _table_args(table: TableDef, prefix: str) -> dict[str, Any]:
+    keys = [table.partition, *([table.sort] if table.sort else [])]
+    attributes = {k.name: k.type.value for k in keys}
+    gsis = []
+    for index in table.indexes:
+        index_keys = [index.partition, *([index.sort] if index.sort else [])]
+        attributes.update({k.name: k.type.value for k in index_keys})
+        gsis.append(
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": k.name, "KeyType": "HASH" if i == 0 else "RANGE"}
+                    for i, k in enumerate(index_keys)
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        )
+    args: dict[str, Any] = {
+        "TableName": table.physical_name(prefix),
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": k.name, "KeyType": "HASH" if i == 0 else "RANGE"} for i, k in enumerate(keys)],
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],
+    }
+    if gsis:
+        args["GlobalSecondaryIndexes"] = gsis
+    return args
+
+
+def provision(prefix: str = "crosspost-local", endpoint_url: str | None = None) -> dict[str, str]:
+    """Create every table, the queues, the bucket and the schedule group; return the env."""
+    kw: dict[str, Any] = {"region_name": REGION}
+    if endpoint_url:
+        kw["endpoint_url"] = endpoint_url
+    dynamodb = boto3.client("dynamodb", **kw)
+    env: dict[str, str] = {}
+    for table in TABLES:
+        dynamodb.create_table(**_table_args(table, prefix))
+        if table.ttl_attribute:
+            dynamodb.update_time_to_live(
+                TableName=table.physical_name(prefix),
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+            )
+        env[table.env.value] = table.physical_name(prefix)
+
+    sqs = boto3.client("sqs", **kw)
+    queue_name, dlq_name = QUEUES.physical_names(prefix)
+    dlq_url = sqs.create_queue(QueueName=dlq_name)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(
+        QueueName=queue_name,
+        Attributes={
+            "VisibilityTimeout": str(QUEUES.visibility_timeout_seconds),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(QUEUES.max_receive_count)}
+            ),
+        },
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    env[Env.PUBLISH_QUEUE_URL.value] = queue_url
+    env[Env.PUBLISH_QUEUE_ARN.value] = queue_arn
+
+    bucket = f"{prefix}-media"
+    boto3.client("s3", **kw).create_bucket(Bucket=bucket)
+    env[Env.MEDIA_BUCKET.value] = bucket
+
+    group = schedule_group_name(prefix)
+    boto3.client("scheduler", **kw).create_schedule_group(Name=group)
+    env[Env.SCHEDULE_GROUP.value] = group
+    env[Env.SCHEDULER_ROLE_ARN.value] = f"arn:aws:iam::{ACCOUNT_ID}:role/{prefix}-scheduler"
+    env[Env.SECRETS_PREFIX.value] = secrets_prefix(prefix)
+    env[Env.STAGE.value] = "local"
+    return env
+
+
+def dlq_url(env: dict[str, str]) -> str:
+    """The DLQ's URL, derived from the publish queue's (same account and region)."""
+    return env[Env.PUBLISH_QUEUE_URL.value].replace(QUEUES.publish_logical_id, QUEUES.dlq_logical_id)
