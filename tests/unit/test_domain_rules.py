@@ -61,9 +61,15 @@ def test_cursor_round_trip_and_scope() -> None:
 
 def test_settings_read_from_env_names() -> None:
     env = {
-        "ACCOUNTS_TABLE": "a", "POSTS_TABLE": "p", "WORKSPACES_TABLE": "w", "API_KEYS_TABLE": "k",
-        "OAUTH_STATES_TABLE": "o", "IDEMPOTENCY_TABLE": "i", "PUBLISH_QUEUE_URL": "q",
-        "LOCAL_ALLOWED_ORIGINS": "http://127.0.0.1:1, http://127.0.0.1:2", "MAX_PUBLISH_ATTEMPTS": "3",
+        "ACCOUNTS_TABLE": "a",
+        "POSTS_TABLE": "p",
+        "WORKSPACES_TABLE": "w",
+        "API_KEYS_TABLE": "k",
+        "OAUTH_STATES_TABLE": "o",
+        "IDEMPOTENCY_TABLE": "i",
+        "PUBLISH_QUEUE_URL": "q",
+        "LOCAL_ALLOWED_ORIGINS": "http://127.0.0.1:1, http://127.0.0.1:2",
+        "MAX_PUBLISH_ATTEMPTS": "3",
     }
     settings = Settings.from_env(env)
     assert settings.accounts_table == "a"
@@ -85,5 +91,13 @@ def test_settings_read_from_env_names() -> None:
 )
 def test_redact_masks_credentials(secret_text: str) -> None:
     masked = redact(secret_text)
-    for secret in ("abc.def-ghi", "AbCdEfGhIj", "EAAB123secret", "sand-box1-pass-word", "c2lnbmF0dXJl", "r-123", "s-456"):
+    for secret in (
+        "abc.def-ghi",
+        "AbCdEfGhIj",
+        "EAAB123secret",
+        "sand-box1-pass-word",
+        "c2lnbmF0dXJl",
+        "r-123",
+        "s-456",
+    ):
         assert secret not in masked

@@ -10,8 +10,20 @@ from crosspost.services.url_guard import check_public_url, is_public_address
 
 @pytest.mark.parametrize(
     "address",
-    ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-     "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "224.0.0.1"],
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "224.0.0.1",
+    ],
 )
 def test_non_public_addresses(address: str) -> None:
     assert not is_public_address(address)
@@ -24,8 +36,16 @@ def test_public_addresses(address: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://8.8.8.8/", "https://127.0.0.1/", "https://169.254.169.254/latest/meta-data", "https://[::1]:443/",
-     "https://user:pw@8.8.8.8/", "ftp://8.8.8.8/", "not a url", "https://10.0.0.1:8443/"],
+    [
+        "http://8.8.8.8/",
+        "https://127.0.0.1/",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]:443/",
+        "https://user:pw@8.8.8.8/",
+        "ftp://8.8.8.8/",
+        "not a url",
+        "https://10.0.0.1:8443/",
+    ],
 )
 def test_refused_urls(url: str) -> None:
     with pytest.raises(ValidationFailedError) as caught:

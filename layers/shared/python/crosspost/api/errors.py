@@ -8,19 +8,23 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from crosspost.errors import ApiRateLimitedError, CrosspostError, ErrorDetail, PlatformError
 from crosspost.observability import logger
 
 
 class ErrorDetailBody(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     rule: str
     message: str
     field: str | None = None
 
 
 class ErrorBody(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     code: str
     message: str
     rule: str | None = None

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from crosspost.composition import dependencies
-from crosspost.services.accounts import AccountService
-from crosspost.services.posts import PostService
 from crosspost.services.workspaces import ApiKeyAuthenticator, Caller
+
+if TYPE_CHECKING:  # imported where used: a cold start pays only for the routes it serves
+    from crosspost.services.accounts import AccountService
+    from crosspost.services.posts import PostService
 
 
 @lru_cache(maxsize=1)
@@ -20,12 +23,16 @@ def authenticator() -> ApiKeyAuthenticator:
 
 @lru_cache(maxsize=1)
 def account_service() -> AccountService:
+    from crosspost.services.accounts import AccountService
+
     d = dependencies()
     return AccountService(d.settings, d.workspaces, d.accounts, d.posts, d.vault, d.scheduler)
 
 
 @lru_cache(maxsize=1)
 def post_service() -> PostService:
+    from crosspost.services.posts import PostService
+
     d = dependencies()
     return PostService(d.settings, d.accounts, d.posts, d.vault, d.scheduler, d.queue)
 

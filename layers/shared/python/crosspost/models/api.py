@@ -16,13 +16,14 @@ Platform = Literal["bluesky", "facebook", "instagram", "linkedin", "pinterest", 
 
 
 class Wire(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    # defer_build: schemas are built on first use, so a cold start builds only what it touches
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
 
 
 class Response(BaseModel):
     """Responses serialise datetimes as ISO-8601 with Z and keep nulls (API.md shapes)."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = _isoize(self.model_dump(by_alias=True))

@@ -14,7 +14,7 @@ from pydantic.alias_generators import to_camel
 
 class Entity(BaseModel):
     # camelCase attribute names in storage, matching the key names of crosspost.resources
-    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
     def to_record(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True)

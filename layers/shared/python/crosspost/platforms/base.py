@@ -17,11 +17,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from crosspost.errors import ErrorDetail, PlatformError
+
+if TYPE_CHECKING:  # adapters use it; the API paths that only read data never import it
+    import httpx
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ imported on first use so a function only pays for the platforms it touches.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Final
-
-import httpx
+from typing import TYPE_CHECKING, Final
 
 from crosspost.errors import NotFoundError
 from crosspost.platforms.base import CredentialsAuth, PlatformAdapter
+
+if TYPE_CHECKING:
+    import httpx
 
 # Every platform name of the API contract, built or not.
 PLATFORMS: Final = ("bluesky", "facebook", "instagram", "linkedin", "pinterest", "threads", "twitter")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass, field
 
@@ -13,8 +12,7 @@ from crosspost.clock import now
 from crosspost.errors import ConflictError, NotFoundError, ValidationFailedError
 from crosspost.models.domain import Account, PostStatus, token_health
 from crosspost.platforms.base import ConnectedAccount
-from crosspost.platforms.http import new_client
-from crosspost.platforms.registry import PLATFORMS, credentials_auth_for
+from crosspost.platforms.registry import PLATFORMS
 from crosspost.services.url_guard import check_public_url
 from crosspost.services.workspaces import resolve_profile
 from crosspost.settings import Settings
@@ -69,6 +67,11 @@ class AccountService:
             field="service",
             allowed_origins=self.settings.local_allowed_origins,
         )
+
+        import asyncio
+
+        from crosspost.platforms.http import new_client
+        from crosspost.platforms.registry import credentials_auth_for
 
         async def login() -> ConnectedAccount:
             async with new_client(self.settings.platform_timeout_seconds) as http:

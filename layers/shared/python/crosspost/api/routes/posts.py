@@ -8,15 +8,6 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 
 from crosspost.api.errors import render
 from crosspost.api.routes.common import Cursor, Limit, errors, json_response
@@ -54,10 +45,16 @@ def _create(workspace_id: str, body: dict[str, Any], request_id: str) -> dict[st
 
 
 @lru_cache(maxsize=1)
-def _idempotent_create() -> tuple[Any, IdempotencyConfig]:
+def _idempotent_create() -> tuple[Any, Any]:
     """powertools idempotency over the Idempotency table, keyed by workspace + key; the body is
     validated so the same key with another body is refused. Built on first use: the persistence
     layer creates a DynamoDB client, which a cold start that never sees a key should not pay."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
     config = IdempotencyConfig(
         event_key_jmespath="[workspaceId, key]",
         payload_validation_jmespath="body",
@@ -103,6 +100,11 @@ def create_post(body: Annotated[CreatePostRequest, Body()], idempotency_key: Ide
     request_id = str(router.context.get("request_id"))
     if idempotency_key is None:
         return _answer(_create(workspace_id, raw, request_id))
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
     run, config = _idempotent_create()
     config.register_lambda_context(router.lambda_context)
     try:

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints its figures and a one-line summary with its target."""
