@@ -76,8 +76,9 @@ class ApiClient:
             return HttpResponse(404, {}, b'{"message":"Not Found"}')
         route, params = matched
         payload = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
-        event = http_event(method, path, route, headers=all_headers, body=payload, query=query,
-                           path_parameters=params or None)
+        event = http_event(
+            method, path, route, headers=all_headers, body=payload, query=query, path_parameters=params or None
+        )
         function = route_table()[(route.method, route.path)]
         result = self.handler(event, LambdaContext(function_name=function.name, timeout_seconds=29))
         return HttpResponse(*http_result(result))

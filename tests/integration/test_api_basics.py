@@ -130,8 +130,16 @@ def test_openapi_documents_every_route_with_400_not_422(api: ApiClient) -> None:
         for route in fn.routes:
             if route.path == "/docs":
                 continue
-            normalized = {(m, p.replace("{profile_id}", "{id}").replace("{key_id}", "{id}")
-                          .replace("{account_id}", "{id}").replace("{post_id}", "{id}")) for m, p in documented}
+            normalized = {
+                (
+                    m,
+                    p.replace("{profile_id}", "{id}")
+                    .replace("{key_id}", "{id}")
+                    .replace("{account_id}", "{id}")
+                    .replace("{post_id}", "{id}"),
+                )
+                for m, p in documented
+            }
             if route.path.startswith("/v1/oauth/"):
                 continue  # the browser callback arrives with the OAuth connect flows
             assert (route.method, route.path) in normalized, route
