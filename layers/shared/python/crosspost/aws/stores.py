@@ -242,8 +242,9 @@ class PostStore(TableStore):
             ConditionExpression="attribute_not_exists(id)",
         )
 
-    def get(self, post_id: str, *, consistent: bool = True) -> Post | None:
-        item = self._get(to_item({"id": post_id}), consistent=consistent)
+    def get(self, post_id: str) -> Post | None:
+        # strongly consistent: a post is read right after a write (claim, publish-now, GET after POST)
+        item = self._get(to_item({"id": post_id}), consistent=True)
         return Post.model_validate(item) if item else None
 
     def list_page(

@@ -164,12 +164,13 @@ class AccountService:
         at = now()
         matching: list[Account] = []
         while True:
+            # never read more than the page still needs, so the cursor never skips a match
             page, cursor = self.accounts.list_page(
-                workspace_id, limit=limit, cursor=cursor, profile_id=profile_id, platform=platform
+                workspace_id, limit=limit - len(matching), cursor=cursor, profile_id=profile_id, platform=platform
             )
             matching.extend(a for a in page if token_health(a.token_expires_at, at).status == token_status)
             if len(matching) >= limit or cursor is None:
-                return matching[:limit], cursor if len(matching) >= limit else None
+                return matching, cursor
 
     def disconnect(self, workspace_id: str, account_id: str) -> None:
         account = self.get(workspace_id, account_id)

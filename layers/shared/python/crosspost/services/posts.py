@@ -209,7 +209,7 @@ class PostService:
     # ---- read / cancel / reschedule ----------------------------------------------------------
 
     def get(self, workspace_id: str, post_id: str) -> Post:
-        post = self.posts.get(post_id, consistent=False)
+        post = self.posts.get(post_id)
         if post is None or post.workspace_id != workspace_id:
             raise NotFoundError("No such post.", rule="post.unknown")
         return post
