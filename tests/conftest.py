@@ -11,6 +11,8 @@ os.environ.update(
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "Crosspost",
         "POWERTOOLS_SERVICE_NAME": "crosspost",
+        # jsii prints an end-of-life banner for the machine's Node 20 on every synth
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
 )
 os.environ.pop("AWS_PROFILE", None)

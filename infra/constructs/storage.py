@@ -1,0 +1,86 @@
+"""DynamoDB tables (one per ``resources.TABLES`` entry) and the media bucket."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from crosspost import resources
+from crosspost.resources import AttrType, Key, TableDef
+
+_ATTRIBUTE_TYPES = {AttrType.S: dynamodb.AttributeType.STRING, AttrType.N: dynamodb.AttributeType.NUMBER}
+
+
+def _attribute(key: Key) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=key.name, type=_ATTRIBUTE_TYPES[key.type])
+
+
+def _optional_attribute(key: Key | None) -> dynamodb.Attribute | None:
+    return None if key is None else _attribute(key)
+
+
+class StorageConstruct(Construct):
+    """``tables`` maps each TableDef's logical id to its table; ``media_bucket`` holds uploads."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, prefix: str) -> None:
+        super().__init__(scope, construct_id)
+        self.tables: dict[str, dynamodb.Table] = {
+            table_def.logical_id: self._table(table_def, prefix) for table_def in resources.TABLES
+        }
+        self.media_bucket = self._media_bucket()
+
+    def _table(self, table_def: TableDef, prefix: str) -> dynamodb.Table:
+        table = dynamodb.Table(
+            self,
+            f"{table_def.logical_id}Table",
+            # Named from resources.py so operators (and the local stack) find "<prefix>-Posts".
+            table_name=table_def.physical_name(prefix),
+            partition_key=_attribute(table_def.partition),
+            sort_key=_optional_attribute(table_def.sort),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            time_to_live_attribute=table_def.ttl_attribute,
+            # Workspaces, keys, accounts and posts are user data: deleting the stack keeps them.
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        for index in table_def.indexes:
+            table.add_global_secondary_index(
+                index_name=index.name,
+                partition_key=_attribute(index.partition),
+                sort_key=_optional_attribute(index.sort),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
+        return table
+
+    def _media_bucket(self) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self,
+            resources.MEDIA_BUCKET_LOGICAL_ID,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=RemovalPolicy.RETAIN,
+            # Presigned uploads that never complete would otherwise be billed forever.
+            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(1))],
+        )
+        NagSuppressions.add_resource_suppressions(
+            bucket,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-S1",
+                    reason=(
+                        "Private media bucket: objects arrive through presigned URLs that only the "
+                        "authenticated API issues, and the API's access logs record who asked for each; "
+                        "a second bucket of S3 server access logs is left to operators who need it."
+                    ),
+                )
+            ],
+        )
+        return bucket
