@@ -100,12 +100,20 @@ class PublishRequest:
 
 
 @dataclass(frozen=True)
+class PublishWarning:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
 class PublishResult:
     uri: str
     url: str | None = None
     cid: str | None = None
     first_comment_uri: str | None = None
     first_comment_cid: str | None = None
+    # Something the caller should know although the post is live (e.g. a refused first comment).
+    warnings: tuple[PublishWarning, ...] = ()
 
 
 class PlatformAdapter(ABC):

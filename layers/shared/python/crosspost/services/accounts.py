@@ -81,6 +81,15 @@ class AccountService:
                 return await auth.login({**credentials, "service": service_url})
 
         connected = asyncio.run(login())
+        # The account's own PDS comes from its DID document: it must pass the same guard.
+        pds = connected.tokens.extra.get("service")
+        if isinstance(pds, str) and pds.rstrip("/") != service_url:
+            check_public_url(
+                pds,
+                rule=f"{platform}.service.forbidden",
+                field="service",
+                allowed_origins=self.settings.local_allowed_origins,
+            )
         return self._upsert(workspace_id, profile.id, [connected])
 
     def _upsert(self, workspace_id: str, profile_id: str, found: list[ConnectedAccount]) -> ConnectResult:

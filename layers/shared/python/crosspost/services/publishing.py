@@ -37,7 +37,7 @@ from crosspost.errors import (
     OutcomeUnknownError,
     PlatformError,
 )
-from crosspost.models.domain import Account, LastError, Post, PostError, PostStatus
+from crosspost.models.domain import Account, LastError, Post, PostError, PostStatus, Warning_
 from crosspost.observability import logger, metrics
 from crosspost.platforms.base import MediaItem, PlatformAdapter, PublishRequest, PublishResult
 from crosspost.platforms.registry import adapter_for
@@ -275,6 +275,7 @@ class PublishingService:
                 "url": result.url,
                 "first_comment_uri": result.first_comment_uri,
                 "first_comment_cid": result.first_comment_cid,
+                "warnings": post.warnings + [Warning_(code=w.code, message=w.message) for w in result.warnings],
                 "lease_until": None,
                 "error": None,
                 "updated_at": at,
