@@ -28,8 +28,9 @@ test: lint typecheck
 unit: setup
 	$(BIN)/pytest -q tests/unit
 
+# make run ARGS="--port 8080 --jitter"
 run: setup
-	$(BIN)/python -m local.run
+	$(BIN)/python -m local.run $(ARGS)
 
 key: setup
 	$(BIN)/python -m local.key

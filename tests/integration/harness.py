@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
 
 from crosspost.resources import API_FUNCTIONS, PUBLISHER, Env, route_table
+from local.functions import load_handler
 from local.lambda_events import LambdaContext, http_event, http_result, match_route, sqs_record
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_handler(code_dir: str) -> ModuleType:
-    """Import functions/<code_dir>/handler.py under a unique module name (each Lambda's
-    handler is a top-level `handler` module; they must not shadow each other here)."""
-    name = f"crosspost_fn_{code_dir}"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / code_dir / "handler.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+from local.sqs_source import failed_ids
 
 
 @dataclass
@@ -53,7 +35,7 @@ class ApiClient:
     def __init__(self, api_key: str | None = None) -> None:
         self.api_key = api_key
         self.routes = [r for fn in API_FUNCTIONS for r in fn.routes]
-        self.handler = load_handler("api").lambda_handler
+        self.handler = load_handler("api")
 
     def with_key(self, api_key: str | None) -> ApiClient:
         return ApiClient(api_key)
@@ -103,7 +85,7 @@ class QueueDriver:
         self.url = env[Env.PUBLISH_QUEUE_URL.value]
         self.arn = env[Env.PUBLISH_QUEUE_ARN.value]
         self.sqs = boto3.client("sqs", region_name="us-east-1")
-        self.handler = load_handler("publisher").lambda_handler
+        self.handler = load_handler("publisher")
 
     def receive(self, wait_seconds: int = 0) -> list[dict[str, Any]]:
         response = self.sqs.receive_message(
@@ -115,7 +97,8 @@ class QueueDriver:
         event = {"Records": [sqs_record(m, self.arn) for m in messages]}
         context = LambdaContext(function_name=PUBLISHER.name, timeout_seconds=PUBLISHER.timeout_seconds)
         result: dict[str, Any] = self.handler(event, context)
-        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        failed = failed_ids(result, {m["MessageId"] for m in messages})
+        assert failed is not None, f"malformed partial batch response: {result}"
         for message in messages:
             if message["MessageId"] not in failed:
                 self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
