@@ -20,13 +20,12 @@ from urllib.parse import unquote, urlsplit
 
 from crosspost.resources import API_FUNCTIONS, route_table
 from local.functions import MAX_INVOKE_PAYLOAD_BYTES, FunctionError, FunctionHost, RequestTooLargeError
+from local.http_body import read_body
 from local.lambda_events import http_event, http_response, match_route, new_api_request_id
 
 log = logging.getLogger(__name__)
 
 # Response headers the gateway sets itself (a handler's values for them are dropped).
-# An oversized body is read and dropped up to this size (see _Handler._read_body).
-_DRAIN_LIMIT: Final = 64 * 1024 * 1024
 _HOP_BY_HOP: Final = frozenset({"content-length", "connection", "transfer-encoding", "keep-alive", "date"})
 
 
@@ -135,7 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         started = time.monotonic()
         request_id = new_api_request_id()
-        body = self._read_body()
+        body = read_body(self, MAX_INVOKE_PAYLOAD_BYTES)
         if body is None:
             status, headers, payload = too_large_response(request_id)
         else:
@@ -160,49 +159,6 @@ class _Handler(BaseHTTPRequestHandler):
         joined.setdefault("x-forwarded-proto", "http")
         joined.setdefault("x-forwarded-port", str(self.server.server_address[1]))
         return joined
-
-    def _read_body(self) -> bytes | None:
-        """The request body, or None when it is over the invoke limit.
-
-        An oversized body is still read (and dropped) up to ``_DRAIN_LIMIT``: closing a socket
-        with unread data resets the connection, and the client would lose the 413 answer."""
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_INVOKE_PAYLOAD_BYTES:
-            self._discard(length)
-            return None
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _read_chunked(self) -> bytes | None:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(chunks) if total <= MAX_INVOKE_PAYLOAD_BYTES else None
-            total += size
-            if total > _DRAIN_LIMIT:
-                self.close_connection = True
-                return None
-            if total > MAX_INVOKE_PAYLOAD_BYTES:
-                self._discard(size)
-                chunks.clear()
-            else:
-                chunks.append(self.rfile.read(size))
-            self.rfile.readline()
-
-    def _discard(self, length: int) -> None:
-        if length > _DRAIN_LIMIT:
-            self.close_connection = True  # not worth reading: the client may see a reset
-            return
-        while length > 0:
-            read = len(self.rfile.read(min(length, 1 << 20)))
-            if not read:
-                break
-            length -= read
 
     def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes, request_id: str) -> None:
         self.send_response(status)

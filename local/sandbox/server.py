@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Final
 
+from local.http_body import read_body
 from local.sandbox.bluesky import BlueskySandbox
 from local.sandbox.core import Sandbox, SandboxPlatform, SandboxResponse, control_error
 
@@ -52,30 +53,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._serve()
 
-    def _read_body(self) -> bytes | None:
-        """The request body; None when it is over ``MAX_BODY_BYTES``."""
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks: list[bytes] = []
-            total = 0
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                total += size
-                if total > MAX_BODY_BYTES:
-                    return None
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            return None
-        return self.rfile.read(length) if length > 0 else b""
-
     def _serve(self) -> None:
         try:
-            body = self._read_body()
+            body = read_body(self, MAX_BODY_BYTES)
             if body is None:
                 self.close_connection = True
                 self._send(control_error(413, "PayloadTooLarge", "request entity too large"))
