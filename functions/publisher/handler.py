@@ -1,18 +1,27 @@
 """Publisher: consumes the publish queue; the records of a batch publish concurrently."""
 
-from aws_lambda_powertools.utilities.batch import (
+import gc
+
+# Cold start: no cyclic GC while the imports below build objects that live as long as the
+# container; then freeze them out of the GC's sight (see functions/api/handler.py).
+gc.disable()
+
+from aws_lambda_powertools.utilities.batch import (  # noqa: E402
     AsyncBatchProcessor,
     EventType,
     async_process_partial_response,
 )
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord  # noqa: E402
+from aws_lambda_powertools.utilities.typing import LambdaContext  # noqa: E402
 
-from crosspost.composition import dependencies
-from crosspost.observability import logger, metrics
-from crosspost.platforms.http import loop_client
-from crosspost.services.publishing import PublishingService
-from crosspost.services.queue_worker import process_record
+from crosspost.composition import dependencies  # noqa: E402
+from crosspost.observability import logger, metrics  # noqa: E402
+from crosspost.platforms.http import loop_client  # noqa: E402
+from crosspost.services.publishing import PublishingService  # noqa: E402
+from crosspost.services.queue_worker import process_record  # noqa: E402
+
+gc.freeze()
+gc.enable()
 
 # A batch whose every record is held (not due yet) is normal here: report the items, don't raise.
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

@@ -304,6 +304,50 @@ class PostStore(TableStore):
             if not start:
                 return posts
 
+    def claim_due(
+        self, post_id: str, *, claim_token: str, lease_until: datetime, at: datetime
+    ) -> tuple[Post | None, Post | None]:
+        """Claim a due ``queued`` post in one conditional write, without reading it first:
+        queued → publishing with ``claim_token`` and a lease, one more attempt, no retry time.
+        The row ends up exactly as ``transition`` would write the claimed post (``dueAt`` of an
+        active post is ``nextAttemptAt``, else ``scheduledAt``, else ``createdAt``).
+
+        Returns ``(claimed, None)`` when the claim won. Otherwise ``(None, current)``: the post
+        as the failed condition saw it (DynamoDB returns it with the refusal), or None when
+        there is no such post, so the caller learns why (not due yet, claimed by someone else,
+        finished) without another read."""
+        values = {
+            ":queued": PostStatus.QUEUED.value,
+            ":publishing": PostStatus.PUBLISHING.value,
+            ":claim": claim_token,
+            ":lease": lease_until,
+            ":now": at,
+            ":zero": 0,
+            ":one": 1,
+        }
+        try:
+            response = self.ddb.update_item(
+                TableName=self.table_name,
+                Key=to_item({"id": post_id}),
+                UpdateExpression=(
+                    "SET #st = :publishing, activeStatus = :publishing, claimToken = :claim, leaseUntil = :lease,"
+                    " updatedAt = :now, attempts = if_not_exists(attempts, :zero) + :one,"
+                    " dueAt = if_not_exists(scheduledAt, createdAt) REMOVE nextAttemptAt"
+                ),
+                # ISO-8601 UTC strings of one width compare as the times they name
+                ConditionExpression="#st = :queued AND dueAt <= :now",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues=to_item(values),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise
+            item = exc.response.get("Item")
+            return None, (Post.model_validate(from_item(item)) if item else None)
+        return Post.model_validate(from_item(response["Attributes"])), None
+
     def transition(
         self,
         post: Post,

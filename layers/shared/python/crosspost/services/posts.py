@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from crosspost.aws.scheduling import PostScheduler, PublishQueue
 from crosspost.aws.stores import AccountStore, PostStore
@@ -23,11 +23,12 @@ from crosspost.models.api import CreatePostRequest
 from crosspost.models.domain import Account, Post, PostMedia, PostStatus, Warning_
 from crosspost.models.messages import PublishMessage
 from crosspost.platforms.base import MediaItem, PublishRequest
-from crosspost.platforms.http import new_client
 from crosspost.platforms.registry import adapter_class
 from crosspost.services.preflight import OPTION_BLOCKS, preflight
-from crosspost.services.publishing import Attempt, Outcome, PublishingService
 from crosspost.settings import Settings
+
+if TYPE_CHECKING:
+    from crosspost.services.publishing import Attempt
 
 # A scheduled post due sooner than lead + this skips the Scheduler and rides SQS DelaySeconds.
 _SCHEDULER_MIN_AHEAD = timedelta(seconds=60)
@@ -104,7 +105,7 @@ class PostService:
         if post.scheduled_at is not None:
             self._schedule(post, post.scheduled_at, create=True)
             return CreatedPost(post, 202)
-        return self._publish_now(post)
+        return self._publish_now(post, account)
 
     def _account(self, workspace_id: str, request: CreatePostRequest) -> Account:
         account = self.accounts.get(request.account.id)
@@ -154,11 +155,19 @@ class PostService:
 
     # ---- publish now -----------------------------------------------------------------------
 
-    def _publish_now(self, post: Post) -> CreatedPost:
+    def _publish_now(self, post: Post, account: Account) -> CreatedPost:
+        # Imported here: only publish-now needs the HTTP client and the event loop.
+        import asyncio
+
+        from crosspost.platforms.http import new_client
+        from crosspost.services.publishing import Outcome, PublishingService
+
         async def run() -> Attempt:
             async with new_client(self.settings.platform_timeout_seconds) as http:
                 service = PublishingService(self.settings, self.posts, self.accounts, self.vault, http)
-                return await asyncio.wait_for(service.publish(post.id), self.settings.publish_now_budget_seconds)
+                # the account was read for this request a moment ago: not read again
+                publish = service.publish(post.id, account=account)
+                return await asyncio.wait_for(publish, self.settings.publish_now_budget_seconds)
 
         try:
             attempt = asyncio.run(run())

@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
+import functools
 import random
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import ParamSpec, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from crosspost.aws.stores import AccountStore, PostStore
 from crosspost.aws.token_vault import StaleTokenVersionError, TokenVault, VersionedTokens
@@ -41,7 +42,11 @@ from crosspost.models.domain import Account, LastError, Post, PostError, PostSta
 from crosspost.observability import logger, metrics
 from crosspost.platforms.base import MediaItem, PlatformAdapter, PublishRequest, PublishResult
 from crosspost.platforms.registry import adapter_for
+from crosspost.resources import PUBLISHER_BATCH_SIZE
 from crosspost.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -67,9 +72,17 @@ class Attempt:
     error: PlatformError | None = None
 
 
+# The blocking AWS calls of a batch's records run here. asyncio's default executor has
+# min(32, cpus + 4) threads, 6 where os.cpu_count() is 2 (as on Lambda), so records of a batch
+# of 10 would wait for a thread; with one per record none does. Threads start on first use.
+_AWS_THREADS = ThreadPoolExecutor(max_workers=PUBLISHER_BATCH_SIZE, thread_name_prefix="aws")
+
+
 async def _io(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run a blocking AWS call off the event loop, so the records of a batch overlap."""
-    return await asyncio.to_thread(fn, *args, **kwargs)
+    """Run a blocking AWS call off the event loop, so the records of a batch overlap
+    (``asyncio.to_thread`` on a pool sized to the batch: context variables go along)."""
+    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_AWS_THREADS, call)
 
 
 def backoff_seconds(attempt: int, retry_after: float | None, *, base: float, cap: float) -> float:
@@ -112,16 +125,27 @@ class PublishingService:
         self.vault = vault
         self.http = http
 
-    async def publish(self, post_id: str) -> Attempt:
-        post = await _io(self.posts.get, post_id)
+    async def publish(self, post_id: str, *, account: Account | None = None) -> Attempt:
+        """``account``: the post's account when the caller has just read it (publish-now)."""
+        at = now()
+        # The claim is the read: one conditional write takes a due queued post, and a refusal
+        # comes back with the stored post, which says why (not due, held, finished).
+        claimed, post = await _io(
+            self.posts.claim_due,
+            post_id,
+            claim_token=uuid.uuid4().hex,
+            lease_until=at + timedelta(seconds=self.settings.publish_lease_seconds),
+            at=at,
+        )
+        if claimed is not None:
+            return await self._publish_claimed(claimed, account)
         if post is None:
             return Attempt(Outcome.SKIPPED, None)
-        at = now()
         if post.status is PostStatus.QUEUED:
             wait = (post.due_at - at).total_seconds()
             if wait > 0:
                 return Attempt(Outcome.HELD, post, wait)
-            return await self._claim_and_publish(post, at)
+            return await self._claim_and_publish(post, at)  # due, but a row without dueAt
         if post.status is PostStatus.PUBLISHING:
             if post.lease_until and post.lease_until > at:
                 return Attempt(Outcome.HELD, post, (post.lease_until - at).total_seconds())
@@ -167,9 +191,10 @@ class PublishingService:
 
     # ---- publishing ----------------------------------------------------------------------------
 
-    async def _publish_claimed(self, post: Post) -> Attempt:
+    async def _publish_claimed(self, post: Post, account: Account | None = None) -> Attempt:
         adapter = adapter_for(post.platform, self.http)
-        account = await _io(self.accounts.get, post.account_id)
+        if account is None or account.id != post.account_id:
+            account = await _io(self.accounts.get, post.account_id)
         if account is None:
             error = PostError(
                 code="platform_auth_failed",
