@@ -114,6 +114,9 @@ class ApiGateway:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # A publisher batch opens 10 connections at once; the default backlog of 5 would leave the
+    # rest waiting ~1 s for SYN retransmits.
+    request_queue_size = 64
     block_on_close = False
 
     def __init__(self, address: tuple[str, int], gateway: ApiGateway) -> None:
@@ -122,6 +125,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # Headers and body are written separately: without TCP_NODELAY a keep-alive call can stall ~40 ms.
+    disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"
     server: _Server
     timeout = 60  # a stalled client must not hold a thread forever

@@ -35,6 +35,8 @@ def build_platforms(*, bluesky_access_ttl_seconds: float | None = None) -> list[
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # Headers and body are written separately: without TCP_NODELAY a keep-alive call can stall ~40 ms.
+    disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"
     server: _Server
 
@@ -88,6 +90,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # A publisher batch opens 10 connections at once; the default backlog of 5 would leave the
+    # rest waiting ~1 s for SYN retransmits.
+    request_queue_size = 64
     block_on_close = False
     allow_reuse_address = True
 
