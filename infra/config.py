@@ -40,6 +40,7 @@ RESERVED_ENV: frozenset[str] = frozenset(
         Env.API_KEYS_TABLE,
         Env.OAUTH_STATES_TABLE,
         Env.IDEMPOTENCY_TABLE,
+        Env.RATE_LIMITS_TABLE,
         Env.PUBLISH_QUEUE_URL,
         Env.PUBLISH_QUEUE_ARN,
         Env.MEDIA_BUCKET,

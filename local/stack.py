@@ -34,6 +34,7 @@ from local.scheduler import SchedulerEmulator
 from local.sqs_source import SqsEventSource
 
 READY_TIMEOUT_SECONDS = 30.0
+LOCAL_RATE_LIMIT_PER_MINUTE = 100_000  # per API key; AWS defaults to 600 (crosspost.settings)
 
 
 class StackError(RuntimeError):
@@ -132,6 +133,8 @@ class LocalStack:
             Env.LOCAL_ALLOWED_ORIGINS.value: sandbox.url,  # the sandbox's origin (scheme://host:port)
             Env.BLUESKY_DEFAULT_SERVICE.value: sandbox.service_url("bluesky"),
             Env.PUBLIC_BASE_URL.value: gateway.url,
+            # API.md: the per-key rate limit is high locally (scripts and the fuzz tests hammer it).
+            Env.RATE_LIMIT_PER_MINUTE.value: str(LOCAL_RATE_LIMIT_PER_MINUTE),
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "Crosspost",
             Env.POWERTOOLS_SERVICE_NAME.value: "crosspost",

@@ -1,6 +1,10 @@
-"""Shared test settings: dummy AWS credentials so nothing can reach a real account."""
+"""Shared test settings (dummy AWS credentials so nothing can reach a real account) and end-of-run reports."""
 
 import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 os.environ.update(
     {
@@ -16,3 +20,42 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_PROFILE", None)
+
+
+# ---- reports: figures a test wants printed at the end of the run (fuzz case count, IAM) ----------
+# Under xdist a worker's output is not shown, so workers hand their lines to the controller, which
+# prints every report in the terminal summary of `make test`.
+_REPORTS_KEY = "crosspost_reports"
+_reports = pytest.StashKey[list[tuple[str, str]]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_reports] = []
+
+
+@pytest.fixture(scope="session")
+def report(pytestconfig: pytest.Config) -> Callable[[str, str], None]:
+    """``report(title, text)``: print ``text`` under ``title`` at the end of the test run."""
+
+    def add(title: str, text: str) -> None:
+        pytestconfig.stash[_reports].append((title, text))
+
+    return add
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: send the reports to the controller
+        workeroutput[_REPORTS_KEY] = session.config.stash[_reports]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    reports = getattr(node, "workeroutput", {}).get(_REPORTS_KEY, [])
+    node.config.stash[_reports].extend(tuple(r) for r in reports)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    for title, text in config.stash[_reports]:
+        terminalreporter.write_sep("-", title)
+        terminalreporter.write_line(text)

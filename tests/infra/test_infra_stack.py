@@ -26,6 +26,7 @@ PREFIX = "crosspost"  # the default stack name "Crosspost", lower case
 WRITE_ACTION = "dynamodb:PutItem"
 READ_ACTION = "dynamodb:Query"
 SECRET_WRITE_ACTION = "secretsmanager:PutSecretValue"
+INCREMENT_ACTION = "dynamodb:UpdateItem"  # the only action of Access.INCREMENT (rate-limit counters)
 
 # cfn-lint warnings that CDK produces on purpose, with the reason they are acceptable.
 ACCEPTED_CFN_LINT_WARNINGS = {
@@ -87,9 +88,9 @@ def _table_access(s: Synthesized, fn: FunctionDef) -> dict[str, Access]:
             if cfn_id in table_by_cfn_id:
                 actions_by_table[table_by_cfn_id[cfn_id]].update(_as_list(statement["Action"]))
     return {
-        table: Access.WRITE if WRITE_ACTION in actions else Access.READ
+        table: Access.WRITE if WRITE_ACTION in actions else Access.READ if READ_ACTION in actions else Access.INCREMENT
         for table, actions in actions_by_table.items()
-        if READ_ACTION in actions
+        if READ_ACTION in actions or actions == {INCREMENT_ACTION}
     }
 
 

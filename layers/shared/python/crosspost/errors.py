@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from crosspost.redaction import redact, scrub
+
 
 @dataclass(frozen=True)
 class ErrorDetail:
@@ -102,7 +104,11 @@ class PlatformError(CrosspostError):
     retryable: ClassVar[bool] = False
 
     def __init__(self, message: str, *, platform: str, retry_after: float | None = None, **kw: Any) -> None:
-        super().__init__(message, platform=platform, **kw)
+        # What a platform says ends up in the post's error, the account's lastError and the API's
+        # platformResponse: masked here, once, whatever the adapter copied into it.
+        if "platform_response" in kw:
+            kw["platform_response"] = scrub(kw["platform_response"])
+        super().__init__(redact(message), platform=platform, **kw)
         self.retry_after = retry_after
 
 
@@ -134,6 +140,15 @@ class OutcomeUnknownError(PlatformError):
 
     code = "platform_unavailable"
     status = 503
+
+
+class ForbiddenUrlError(PlatformError):
+    """crosspost refused to call a platform URL that is not public https (the SSRF guard at
+    connect time: a host that resolves to a private address, by DNS rebinding or from a DID
+    document). Permanent: the same URL is refused the next time too."""
+
+    code = "validation_failed"
+    status = 400
 
 
 class ContentRejectedError(PlatformError):

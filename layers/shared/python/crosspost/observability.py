@@ -7,32 +7,33 @@ inside Lambda with tracing on (POWERTOOLS_TRACE_DISABLED is set everywhere else)
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
+from crosspost.redaction import redact
+
 SERVICE = "crosspost"
 
-# Anything that looks like a credential is masked before a record is emitted: JWTs, bearer
-# tokens, our API keys, and "token=..."-style query/form parameters (Meta puts access_token in
-# URLs). This is the last line of defence; code must not log secrets in the first place.
-_SECRET_PATTERNS = (
-    re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
-    re.compile(r"cp_(?:live|test)_[A-Za-z0-9_-]+"),
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
-    re.compile(
-        r"(?i)((?:access_token|refresh_token|client_secret|app_?password|password|code_verifier|token)"
-        r"[\"']?\s*[=:]\s*[\"']?)[^\s&\"',}]+"
-    ),
-)
+# Anything that looks like a credential is masked before a record is emitted (crosspost.redaction).
+# This is the last line of defence; code must not log secrets in the first place.
+__all__ = ["logger", "metrics", "redact", "tracer"]
 
-
-def redact(text: str) -> str:
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "***", text)
-    return text
+# Libraries that log what they handle: botocore at DEBUG logs request bodies (SecretString
+# included), httpx at INFO logs every URL (Meta puts access_token in URLs), powertools' resolver
+# at DEBUG logs each route's arguments (a connect body). Their records go to the root handler
+# (Lambda's), not through the redacting formatter below, so they never log below WARNING.
+for _noisy in (
+    "botocore",
+    "boto3",
+    "urllib3",
+    "httpx",
+    "httpcore",
+    "s3transfer",
+    "aws_lambda_powertools.event_handler",
+):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 
 class _RedactingFormatter(LambdaPowertoolsFormatter):

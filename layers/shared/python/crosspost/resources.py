@@ -22,6 +22,7 @@ class Env(StrEnum):
     API_KEYS_TABLE = "API_KEYS_TABLE"
     OAUTH_STATES_TABLE = "OAUTH_STATES_TABLE"
     IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
+    RATE_LIMITS_TABLE = "RATE_LIMITS_TABLE"
     PUBLISH_QUEUE_URL = "PUBLISH_QUEUE_URL"
     PUBLISH_QUEUE_ARN = "PUBLISH_QUEUE_ARN"
     MEDIA_BUCKET = "MEDIA_BUCKET"
@@ -40,6 +41,7 @@ class Env(StrEnum):
     RETRY_MAX_SECONDS = "RETRY_MAX_SECONDS"
     API_KEY_CACHE_SECONDS = "API_KEY_CACHE_SECONDS"
     TOKEN_CACHE_SECONDS = "TOKEN_CACHE_SECONDS"
+    RATE_LIMIT_PER_MINUTE = "RATE_LIMIT_PER_MINUTE"
     PLATFORM_TIMEOUT_SECONDS = "PLATFORM_TIMEOUT_SECONDS"
     FAULT_INJECTION = "CROSSPOST_FAULT_INJECTION"
     AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
@@ -133,7 +135,15 @@ IDEMPOTENCY = TableDef(
     partition=Key("id"),
     ttl_attribute="expiration",
 )
-TABLES: tuple[TableDef, ...] = (WORKSPACES, API_KEYS, ACCOUNTS, POSTS, OAUTH_STATES, IDEMPOTENCY)
+RATE_LIMITS = TableDef(
+    # Per-API-key request counters: pk = "<keyId>#<minute>", one conditional ADD per request
+    # (crosspost.aws.rate_limits); items expire by TTL after their window.
+    logical_id="RateLimits",
+    env=Env.RATE_LIMITS_TABLE,
+    partition=Key("pk"),
+    ttl_attribute="ttl",
+)
+TABLES: tuple[TableDef, ...] = (WORKSPACES, API_KEYS, ACCOUNTS, POSTS, OAUTH_STATES, IDEMPOTENCY, RATE_LIMITS)
 
 
 @dataclass(frozen=True)
@@ -169,6 +179,8 @@ class Access(StrEnum):
 
     READ = "read"
     WRITE = "read_write"
+    # Only count into it: dynamodb:UpdateItem on the table, nothing else (the rate-limit counters).
+    INCREMENT = "increment"
 
 
 @dataclass(frozen=True)
@@ -194,7 +206,12 @@ class FunctionDef:
     timeout_seconds: int = 29
 
 
-_AUTH_TABLES = {API_KEYS.logical_id: Access.READ, WORKSPACES.logical_id: Access.READ}
+# Every authenticated route: look the API key up, and count the request against its rate limit.
+_AUTH_TABLES = {
+    API_KEYS.logical_id: Access.READ,
+    WORKSPACES.logical_id: Access.READ,
+    RATE_LIMITS.logical_id: Access.INCREMENT,
+}
 
 API_FUNCTIONS: tuple[FunctionDef, ...] = (
     FunctionDef(
@@ -278,6 +295,7 @@ API_FUNCTIONS: tuple[FunctionDef, ...] = (
             API_KEYS.logical_id: Access.WRITE,
             WORKSPACES.logical_id: Access.WRITE,
             ACCOUNTS.logical_id: Access.READ,
+            RATE_LIMITS.logical_id: Access.INCREMENT,
         },
     ),
 )

@@ -28,6 +28,8 @@ class Settings(BaseModel):
     api_keys_table: str
     oauth_states_table: str
     idempotency_table: str
+    # Per-API-key request counters; empty (or rate_limit_per_minute 0) turns the limit off.
+    rate_limits_table: str = ""
     publish_queue_url: str
     publish_queue_arn: str = ""
     media_bucket: str = ""
@@ -51,6 +53,8 @@ class Settings(BaseModel):
     retry_max_seconds: float = Field(default=300.0, gt=0)
     api_key_cache_seconds: float = Field(default=5.0, ge=0)
     token_cache_seconds: float = Field(default=60.0, ge=0)
+    # Requests per API key per minute, across every function (429 beyond); 0 = no limit.
+    rate_limit_per_minute: int = Field(default=600, ge=0)
     platform_timeout_seconds: float = Field(default=10.0, gt=0)
     # Test-only fault hooks (comma separated names); production never sets it.
     fault_injection: tuple[str, ...] = ()

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from crosspost.errors import ApiRateLimitedError, CrosspostError, ErrorDetail, PlatformError
 from crosspost.observability import logger
+from crosspost.redaction import scrub
 
 
 class ErrorDetailBody(BaseModel):
@@ -135,7 +136,8 @@ def render(exc: CrosspostError, request_id: str) -> tuple[int, dict[str, Any], d
         platform=exc.platform,
         remediation=exc.remediation,
         details=exc.details,
-        platform_response=exc.platform_response,
+        # never a token (API.md): masked again here, whichever error carried it
+        platform_response=scrub(exc.platform_response),
         post_id=getattr(exc, "post_id", None),
     )
     return exc.http_status, body, headers

@@ -13,12 +13,23 @@ from crosspost.services.workspaces import ApiKeyAuthenticator, Caller
 if TYPE_CHECKING:  # imported where used: a cold start pays only for the routes it serves
     from crosspost.services.accounts import AccountService
     from crosspost.services.posts import PostService
+    from crosspost.services.rate_limit import RateLimiter
 
 
 @lru_cache(maxsize=1)
 def authenticator() -> ApiKeyAuthenticator:
     deps = dependencies()
     return ApiKeyAuthenticator(deps.api_keys, deps.settings.api_key_cache_seconds)
+
+
+@lru_cache(maxsize=1)
+def rate_limiter() -> RateLimiter:
+    """The per-API-key limit (one conditional DynamoDB write per authenticated request)."""
+    from crosspost.aws.rate_limits import RateLimitStore
+    from crosspost.services.rate_limit import RateLimiter
+
+    s = dependencies().settings
+    return RateLimiter(RateLimitStore(s.rate_limits_table) if s.rate_limits_table else None, s.rate_limit_per_minute)
 
 
 @lru_cache(maxsize=1)
@@ -45,5 +56,5 @@ def caller(router: Router) -> Caller:
 
 
 def reset_services() -> None:
-    for cached in (authenticator, account_service, post_service):
+    for cached in (authenticator, rate_limiter, account_service, post_service):
         cached.cache_clear()

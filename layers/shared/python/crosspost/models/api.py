@@ -49,7 +49,7 @@ class NameRequest(Wire):
 
 class BlueskyCredentials(Wire):
     handle: str = Field(min_length=1, max_length=253)
-    app_password: str = Field(min_length=1, max_length=128)
+    app_password: str = Field(min_length=1, max_length=128, repr=False)  # never in a log or traceback
 
 
 class ConnectCredentialsRequest(Wire):
@@ -68,7 +68,7 @@ class ConnectStartRequest(Wire):
 class BlueskyCompleteRequest(Wire):
     profile_id: str | None = Field(default=None, max_length=64)
     handle: str = Field(min_length=1, max_length=253)
-    app_password: str = Field(min_length=1, max_length=128)
+    app_password: str = Field(min_length=1, max_length=128, repr=False)  # never in a log or traceback
     service: str | None = Field(default=None, max_length=2048)
 
 
@@ -257,3 +257,46 @@ class PostResponse(Response):
 class ValidatedResponse(Response):
     status: Literal["validated"] = "validated"
     warnings: list[WarningResponse]
+
+
+# ---- response documents for the OpenAPI spec (api/routes/docs.py) ---------------------------------
+# The routes build these bodies as dicts (``from_domain``); these models only describe them.
+
+
+class SkippedAccountResponse(Response):
+    platform_account_id: str
+    rule: str
+
+
+class ConnectedAccountResponse(AccountResponse):
+    """A connected account; ``accounts`` and ``skipped`` when one flow yields several rows."""
+
+    accounts: list[AccountResponse] | None = None
+    skipped: list[SkippedAccountResponse] | None = None
+
+
+class ConnectMethodResponse(Response):
+    """How a platform connects when it is not OAuth (Bluesky: credentials)."""
+
+    method: Literal["credentials"]
+    fields: list[str]
+
+
+class AccountListResponse(Response):
+    accounts: list[AccountResponse]
+    next_cursor: str | None
+
+
+class PostListResponse(Response):
+    posts: list[PostResponse]
+    next_cursor: str | None
+
+
+class ProfileListResponse(Response):
+    profiles: list[ProfileResponse]
+    next_cursor: str | None
+
+
+class ApiKeyListResponse(Response):
+    api_keys: list[ApiKeyResponse]
+    next_cursor: str | None

@@ -38,6 +38,7 @@ from crosspost.errors import (
     AuthExpiredError,
     ContentRejectedError,
     ErrorDetail,
+    ForbiddenUrlError,
     PlatformError,
     PlatformUnavailableError,
     RateLimitedError,
@@ -55,6 +56,7 @@ from crosspost.platforms.base import (
     TokenSet,
 )
 from crosspost.platforms.facets import detect_facets, facet_records, mention_handles
+from crosspost.platforms.safe_http import UnsafeUrlError
 from crosspost.platforms.tid import derive_tid
 
 PLATFORM: Final = "bluesky"
@@ -296,6 +298,13 @@ class _Xrpc:
             response = await self.http.request(
                 method, f"{service}/xrpc/{nsid}", params=params, json=body, content=content, headers=headers
             )
+        except UnsafeUrlError as exc:  # the SSRF guard: the service resolves to a private address
+            raise ForbiddenUrlError(
+                "The Bluesky service is not a public https URL; crosspost does not call it.",
+                platform=PLATFORM,
+                rule="bluesky.service.forbidden",
+                field="service",
+            ) from exc
         # Every call here can be repeated without a duplicate (see classify_response), so even a
         # timeout after the request went out is "unavailable, retry", not "outcome unknown".
         except httpx.TimeoutException as exc:

@@ -22,11 +22,20 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def new_client(timeout_seconds: float) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout_seconds, connect=min(5.0, timeout_seconds)),
-        verify=_ssl_context(),
-        follow_redirects=False,
+def new_client(timeout_seconds: float, *, allowed_origins: tuple[str, ...] | None = None) -> httpx.AsyncClient:
+    """A client that reaches public https origins only (``safe_http``: the SSRF guard at connect
+    time, so a platform URL a user chose, or one that rebinds in DNS, cannot reach the inside).
+    ``allowed_origins``: the local stack's sandbox; default from settings (empty in AWS)."""
+    from crosspost.platforms.safe_http import safe_client
+
+    if allowed_origins is None:
+        from crosspost.settings import get_settings
+
+        allowed_origins = get_settings().local_allowed_origins
+    return safe_client(
+        timeout_seconds,
+        allowed_origins=allowed_origins,
+        ssl_context=_ssl_context(),
         headers={"User-Agent": USER_AGENT},
     )
 

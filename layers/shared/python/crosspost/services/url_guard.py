@@ -14,6 +14,11 @@ from urllib.parse import urlsplit
 from crosspost.errors import ValidationFailedError
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# IETF protocol assignments (192.0.0.8 and friends): Python counts some as global; none hosts a PDS.
+_IETF_PROTOCOL = ipaddress.ip_network("192.0.0.0/24")
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits: the IPv4 one decides.
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
 def _origin(scheme: str, host: str, port: int | None) -> str:
@@ -21,18 +26,48 @@ def _origin(scheme: str, host: str, port: int | None) -> str:
     return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for: mapped, compatible, NAT64, 6to4 or Teredo."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in _IPV4_COMPATIBLE or any(ip in net for net in _NAT64):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def is_public_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not (
+    """True for a globally routable unicast address; False for loopback, private, link-local
+    (169.254.169.254, the metadata service), CGNAT, multicast, reserved, unspecified, and for
+    IPv6 addresses that embed such an IPv4 address (::ffff:127.0.0.1, 64:ff9b::a9fe:a9fe, ...)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return False
+    candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            # A mapped or NAT64 address IS its IPv4 address; 6to4 and Teredo must pass both ways.
+            translated = ip.ipv4_mapped is not None or any(ip in net for net in _NAT64)
+            candidates = [embedded] if translated else [ip, embedded]
+    return all(_is_public(candidate) for candidate in candidates)
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and (ip.is_site_local or ip in _IPV4_COMPATIBLE):
+        return False
+    return ip.is_global and not (
         ip.is_private
         or ip.is_loopback
         or ip.is_link_local
         or ip.is_multicast
         or ip.is_reserved
         or ip.is_unspecified
-        or (isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT)
+        or (isinstance(ip, ipaddress.IPv4Address) and (ip in _CGNAT or ip in _IETF_PROTOCOL))
     )
 
 
@@ -42,6 +77,9 @@ def check_public_url(url: str, *, rule: str, field: str, allowed_origins: tuple[
     def refuse(reason: str) -> ValidationFailedError:
         return ValidationFailedError(f"{field} must be a public https URL ({reason}).", rule=rule, field=field)
 
+    if any(c == "\\" or ord(c) < 0x21 or ord(c) == 0x7F for c in url.strip()):
+        # Parsers disagree about backslashes and control characters: refuse rather than guess.
+        raise refuse("not a URL")
     try:
         parts = urlsplit(url.strip())
         port = parts.port
