@@ -1,7 +1,9 @@
 """Shared test settings (dummy AWS credentials so nothing can reach a real account) and end-of-run reports."""
 
+import io
+import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -59,3 +61,16 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     for title, text in config.stash[_reports]:
         terminalreporter.write_sep("-", title)
         terminalreporter.write_line(text)
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[io.StringIO]:
+    """Every line the crosspost logger writes during the test."""
+    from crosspost.observability import logger
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logger._logger.addHandler(handler)
+    yield stream
+    logger._logger.removeHandler(handler)

@@ -3,8 +3,6 @@ the Bluesky sandbox on 127.0.0.1, and a captured log stream to check for secrets
 
 from __future__ import annotations
 
-import io
-import logging
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -14,7 +12,6 @@ from moto import mock_aws
 from crosspost.api.services import reset_services
 from crosspost.aws.clients import reset_clients
 from crosspost.composition import reset_dependencies
-from crosspost.observability import logger
 from crosspost.settings import reset_settings
 from local.provision import provision
 from tests.integration.harness import ApiClient, QueueDriver
@@ -77,14 +74,3 @@ def api(workspace: dict[str, str]) -> ApiClient:
 @pytest.fixture
 def queue(aws: dict[str, str]) -> QueueDriver:
     return QueueDriver(aws)
-
-
-@pytest.fixture
-def captured_logs() -> Iterator[io.StringIO]:
-    """Every line the crosspost logger writes during the test."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logger.registered_formatter)
-    logger._logger.addHandler(handler)
-    yield stream
-    logger._logger.removeHandler(handler)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -83,18 +82,8 @@ def test_scrub_is_bounded_on_hostile_nesting() -> None:
     assert "x" not in json.dumps(scrub(deep))
 
 
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logger.registered_formatter)
-    logger._logger.addHandler(handler)
-    yield stream
-    logger._logger.removeHandler(handler)
-
-
 def test_given_an_http_client_exception_with_a_token_url_then_the_logged_traceback_is_scrubbed(
-    log_lines: io.StringIO,
+    captured_logs: io.StringIO,
 ) -> None:
     request = httpx.Request("GET", f"https://graph.facebook.com/v21.0/me?access_token={META_TOKEN}")
     response = httpx.Response(400, request=request, json={"error": {"message": "Invalid OAuth access token"}})
@@ -105,7 +94,7 @@ def test_given_an_http_client_exception_with_a_token_url_then_the_logged_traceba
         logger.exception("graph call failed", extra={"url": str(exc.request.url), "app_password": APP_PASSWORD})
     logger.info(f"calling {request.url}")
     logger.warning("refresh", extra={"tokens": {"accessToken": JWT, "refreshToken": JWT}})
-    output = log_lines.getvalue()
+    output = captured_logs.getvalue()
     assert "graph call failed" in output and "Traceback" in output
     assert not any(secret in output for secret in SECRETS), output
 
