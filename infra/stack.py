@@ -51,10 +51,20 @@ class CrosspostStack(Stack):
         self.api.add_routes(self.functions.functions)
         publisher = self.functions.functions[resources.PUBLISHER.name]
         self.publishing.subscribe_publisher(publisher)
+        for fn in resources.FUNCTIONS:
+            if fn.dead_letter_queue:
+                self.publishing.subscribe_dead_letter_consumer(self.functions.functions[fn.name])
+            if fn.schedule_rate_minutes:
+                self.scheduling.add_rate_schedule(fn, self.functions.functions[fn.name])
         self.monitoring = MonitoringConstruct(
             self,
             "Monitoring",
             dead_letter_queue=self.publishing.dead_letter_queue,
             publisher=publisher,
+            background={
+                fn.name: self.functions.functions[fn.name]
+                for fn in resources.FUNCTIONS
+                if fn.dead_letter_queue or fn.schedule_rate_minutes
+            },
             alarm_topic_arn=config.alarm_topic_arn,
         )

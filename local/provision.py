@@ -70,7 +70,9 @@ def provision(prefix: str = "crosspost-local", endpoint_url: str | None = None) 
 
     sqs = boto3.client("sqs", **kw)
     queue_name, dlq_name = QUEUES.physical_names(prefix)
-    dlq_url = sqs.create_queue(QueueName=dlq_name)["QueueUrl"]
+    dlq_url = sqs.create_queue(
+        QueueName=dlq_name, Attributes={"VisibilityTimeout": str(QUEUES.dlq_visibility_timeout_seconds)}
+    )["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue_url = sqs.create_queue(
         QueueName=queue_name,
@@ -101,3 +103,8 @@ def provision(prefix: str = "crosspost-local", endpoint_url: str | None = None) 
 def dlq_url(env: dict[str, str]) -> str:
     """The DLQ's URL, derived from the publish queue's (same account and region)."""
     return env[Env.PUBLISH_QUEUE_URL.value].replace(QUEUES.publish_logical_id, QUEUES.dlq_logical_id)
+
+
+def dlq_arn(env: dict[str, str]) -> str:
+    """The DLQ's ARN, derived from the publish queue's."""
+    return env[Env.PUBLISH_QUEUE_ARN.value].replace(QUEUES.publish_logical_id, QUEUES.dlq_logical_id)

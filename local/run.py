@@ -1,7 +1,7 @@
 """``make run``: start the embedded local stack in the foreground until Ctrl-C or SIGTERM.
 
     python -m local.run [--port 0] [--sandbox-port 0] [--aws-port 0] [--host 127.0.0.1]
-                        [--state-file .crosspost/local.json] [--jitter] [--quiet]
+                        [--state-file .crosspost/local.json] [--jitter] [--rate-interval S] [--quiet]
 
 Prints the API's URL, an API key, the sandbox's Bluesky account and curl examples, and writes the
 connection file once every part answers. SIGINT and SIGTERM both stop everything it started,
@@ -27,6 +27,13 @@ from local import connection
 from local.stack import LocalStack, StackConfig, StackError
 
 
+def _positive(value: str) -> float:
+    seconds = float(value)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number of seconds")
+    return seconds
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m local.run", description="Run crosspost's embedded local stack.")
     parser.add_argument("--port", type=int, default=0, help="API port (default 0: a free port)")
@@ -38,6 +45,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--jitter", action="store_true", help="fire schedules up to 60 s late, as EventBridge Scheduler may"
+    )
+    parser.add_argument(
+        "--rate-interval",
+        type=_positive,
+        default=None,
+        metavar="SECONDS",
+        help="run the rate-scheduled functions (the reconcile sweep) every SECONDS (default: their rate, 1 min)",
     )
     parser.add_argument("--quiet", action="store_true", help="print only warnings and errors (no banner, no logs)")
     return parser.parse_args(argv)
@@ -109,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         aws_port=args.aws_port,
         state_file=args.state_file,
         jitter=args.jitter,
+        rate_interval=args.rate_interval,
     )
     stack = LocalStack(config)
     try:

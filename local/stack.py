@@ -23,12 +23,13 @@ from typing import Any
 
 import httpx
 
-from crosspost.resources import FUNCTIONS, PUBLISHER, Env
+from crosspost.resources import DEAD_LETTERS, FUNCTIONS, PUBLISHER, Env
 from local import connection
 from local.apigw import ApiGateway
 from local.aws import MotoServer, aws_client, aws_environment
 from local.functions import FunctionHost, Handler
-from local.provision import provision
+from local.provision import dlq_arn, dlq_url, provision
+from local.rate_schedules import RateScheduleEmulator
 from local.sandbox import SANDBOX_ACCOUNTS, start_sandbox
 from local.scheduler import SchedulerEmulator
 from local.sqs_source import SqsEventSource
@@ -61,6 +62,8 @@ class StackConfig:
     aws_port: int = 0
     state_file: Path | None = connection.DEFAULT_PATH  # None: write no connection file
     jitter: bool = False  # AWS-like Scheduler timing: fire up to 60 s after the scheduled time
+    # How often rate-scheduled functions (the reconcile sweep) run; None: their own rate (minutes).
+    rate_interval: float | None = None
     prefix: str = "crosspost-local"
     ready_timeout: float = READY_TIMEOUT_SECONDS  # how long every part has to answer
     # Stand-in handlers by function name (tests); the others are the real functions/*/handler.py.
@@ -162,6 +165,17 @@ class LocalStack:
             lambda event: functions.invoke(PUBLISHER, event),
         ).start()
         later(source.stop)
+        # The DLQ consumer, fed like the publisher (an empty DLQ is the normal case: poll it gently).
+        dead_letters = SqsEventSource(
+            aws_client("sqs", moto.url),
+            dlq_url(resources),
+            dlq_arn(resources),
+            lambda event: functions.invoke(DEAD_LETTERS, event),
+            idle_interval=1.0,
+        ).start()
+        later(dead_letters.stop)
+        rate_schedules = RateScheduleEmulator(functions, FUNCTIONS, interval=cfg.rate_interval).start()
+        later(rate_schedules.stop)
 
         _wait_ready(
             {

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext  # noqa: E402
 from crosspost.composition import dependencies  # noqa: E402
 from crosspost.observability import logger, metrics  # noqa: E402
 from crosspost.platforms.http import loop_client  # noqa: E402
+from crosspost.services import faults  # noqa: E402
 from crosspost.services.publishing import PublishingService  # noqa: E402
 from crosspost.services.queue_worker import process_record  # noqa: E402
 
@@ -30,7 +31,9 @@ processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_
 async def record_handler(record: SQSRecord) -> str:
     deps = dependencies()
     http = loop_client(deps.settings.platform_timeout_seconds)
-    service = PublishingService(deps.settings, deps.posts, deps.accounts, deps.vault, http)
+    # faults: test-only crash injection (CROSSPOST_FAULT_INJECTION), None unless the local stack sets it
+    injector = faults.parse(deps.settings.fault_injection)
+    service = PublishingService(deps.settings, deps.posts, deps.accounts, deps.vault, http, injector)
     return await process_record(record, service, deps.queue)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -20,6 +22,7 @@ class MonitoringConstruct(Construct):
         dead_letter_queue: sqs.IQueue,
         publisher: lambda_.IFunction,
         alarm_topic_arn: str | None,
+        background: Mapping[str, lambda_.IFunction] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Any record in the DLQ is a post that ended failed after exhausting its receives.
@@ -47,10 +50,43 @@ class MonitoringConstruct(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+        # With a DLQ consumer a dead letter is visible only for moments: count what it receives.
+        self.dead_letter_received_alarm = cloudwatch.Alarm(
+            self,
+            "DeadLetterReceivedAlarm",
+            alarm_description="The DLQ consumer received dead letters: posts that exhausted their receives",
+            metric=dead_letter_queue.metric_number_of_messages_received(
+                period=Duration.minutes(5), statistic=cloudwatch.Stats.SUM
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        # The sweeper and the DLQ consumer keep posts from being lost: their failures matter too.
+        self.function_errors_alarms: dict[str, cloudwatch.Alarm] = {}
+        for name, function in (background or {}).items():
+            construct = "".join(part.capitalize() for part in name.split("_"))
+            self.function_errors_alarms[name] = cloudwatch.Alarm(
+                self,
+                f"{construct}ErrorsAlarm",
+                alarm_description=f"The {name} function failed invocations",
+                metric=function.metric_errors(period=Duration.minutes(5), statistic=cloudwatch.Stats.SUM),
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
         if alarm_topic_arn:
             # An operator-owned topic (context crosspost:alarmTopicArn): its subscriptions and
             # encryption are managed where it lives.
             action = cw_actions.SnsAction(sns.Topic.from_topic_arn(self, "AlarmTopic", alarm_topic_arn))
-            for alarm in (self.dead_letter_alarm, self.publisher_errors_alarm):
+            alarms = [
+                self.dead_letter_alarm,
+                self.dead_letter_received_alarm,
+                self.publisher_errors_alarm,
+                *self.function_errors_alarms.values(),
+            ]
+            for alarm in alarms:
                 alarm.add_alarm_action(action)
                 alarm.add_ok_action(action)

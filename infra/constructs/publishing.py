@@ -23,6 +23,8 @@ class PublishingConstruct(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=Duration.days(defs.dlq_retention_days),
+            # At least the DLQ consumer's timeout (Lambda checks it when mapping the queue).
+            visibility_timeout=Duration.seconds(defs.dlq_visibility_timeout_seconds),
         )
         self.queue = sqs.Queue(
             self,
@@ -51,6 +53,19 @@ class PublishingConstruct(Construct):
                 batch_size=resources.PUBLISHER_BATCH_SIZE,
                 # No batching window: a post is due within about a second of scheduledAt, so the
                 # poller must hand over a record as soon as it is visible.
+                max_batching_window=Duration.seconds(0),
+                report_batch_item_failures=True,
+            )
+        )
+
+    def subscribe_dead_letter_consumer(self, consumer: lambda_.IFunction) -> None:
+        """Deliver dead letters to the DLQ consumer, which ends their posts. A record whose post
+        is under a live lease is reported as failed and comes back after the DLQ's visibility
+        timeout (the DLQ has no redrive of its own: it waits there until its retention ends)."""
+        consumer.add_event_source(
+            event_sources.SqsEventSource(
+                self.dead_letter_queue,
+                batch_size=resources.PUBLISHER_BATCH_SIZE,
                 max_batching_window=Duration.seconds(0),
                 report_batch_item_failures=True,
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -11,6 +12,9 @@ from constructs import Construct
 from crosspost import resources
 
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
+# Recurring schedules (the reconcile sweep) live in the account's default group, apart from the
+# per-post group the API functions may manage.
+RATE_SCHEDULE_GROUP = "default"
 MANAGE_SCHEDULE_ACTIONS = (
     "scheduler:CreateSchedule",
     "scheduler:UpdateSchedule",
@@ -25,6 +29,9 @@ class SchedulingConstruct(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, prefix: str, publish_queue: sqs.IQueue) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        self._prefix = prefix
+        self.rate_schedules: dict[str, scheduler.CfnSchedule] = {}
+        self.rate_schedule_roles: dict[str, iam.Role] = {}
         self.group_name = resources.schedule_group_name(prefix)
         self.group = scheduler.CfnScheduleGroup(self, "ScheduleGroup", name=self.group_name)
         group_arn = stack.format_arn(
@@ -58,6 +65,61 @@ class SchedulingConstruct(Construct):
                 )
             },
         )
+
+    def add_rate_schedule(self, fn: resources.FunctionDef, function: lambda_.IFunction) -> scheduler.CfnSchedule:
+        """Invoke ``function`` every ``fn.schedule_rate_minutes`` (EventBridge Scheduler ``rate()``),
+        through a role that may invoke only that function and only for this account's schedules."""
+        minutes = fn.schedule_rate_minutes
+        assert minutes, fn.name
+        stack = Stack.of(self)
+        name = "".join(part.capitalize() for part in fn.name.split("_"))
+        role = iam.Role(
+            self,
+            f"{name}ScheduleRole",
+            description=f"Assumed by EventBridge Scheduler to invoke the {fn.name} function on its rate",
+            assumed_by=iam.ServicePrincipal(
+                SCHEDULER_SERVICE,
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnEquals": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="scheduler",
+                            resource="schedule-group",
+                            resource_name=RATE_SCHEDULE_GROUP,
+                            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                        )
+                    },
+                },
+            ),
+            inline_policies={
+                "InvokeFunction": iam.PolicyDocument(
+                    statements=[
+                        iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn])
+                    ]
+                )
+            },
+        )
+        schedule = scheduler.CfnSchedule(
+            self,
+            f"{name}Schedule",
+            name=f"{self._prefix}-{fn.name}",
+            group_name=RATE_SCHEDULE_GROUP,
+            description=f"crosspost {fn.name}: every {minutes} minute(s)",
+            schedule_expression=f"rate({minutes} {'minute' if minutes == 1 else 'minutes'})",
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            state="ENABLED",
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=function.function_arn,
+                role_arn=role.role_arn,
+                # A missed run is made up by the next one: no retries piling up behind it.
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_retry_attempts=0, maximum_event_age_in_seconds=60
+                ),
+            ),
+        )
+        self.rate_schedules[fn.name] = schedule
+        self.rate_schedule_roles[fn.name] = role
+        return schedule
 
     def grant_manage_schedules(self, grantee: iam.IGrantable) -> None:
         """Create, update, read and delete schedules of the group, and hand them the role."""

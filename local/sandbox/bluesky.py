@@ -238,6 +238,16 @@ class BlueskySandbox(SandboxPlatform):
     def is_publishing_call(self, request: SandboxRequest) -> bool:
         return request.method == "POST" and request.path.removeprefix("/xrpc/") in PUBLISHING_CALLS
 
+    def describe_call(self, request: SandboxRequest) -> dict[str, Any]:
+        """The record a faulted write was for (``putRecord`` / ``createRecord`` name it)."""
+        try:
+            body = request.json()
+        except ValueError:
+            return {}
+        if not isinstance(body, dict):
+            return {}
+        return {k: body[k] for k in ("collection", "rkey") if isinstance(body.get(k), str)}
+
     def handle(self, request: SandboxRequest) -> SandboxResponse:
         if not request.path.startswith("/xrpc/"):
             return SandboxResponse.json(404, {"error": "NotFound", "message": "Not Found"})

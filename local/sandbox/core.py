@@ -20,6 +20,8 @@ media upload; the platform says which calls those are):
   alone delays every call of the platform until the faults are cleared.
 
 ``DELETE`` clears the faults and the latency. Faults queue up: several POSTs run one after the other.
+``GET /_sandbox/{platform}/fault-log`` lists the faults that were applied, in order, each with the
+call it hit (a sandbox extension: chaos tests match outcomes to the faults that really happened).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterable
@@ -228,6 +231,7 @@ class SandboxPlatform(ABC):
         self.lock = threading.RLock()
         self.faults = FaultQueue()
         self.records = RecordStore()
+        self.fault_log: list[dict[str, Any]] = []  # faults applied, in order (until reset)
 
     @abstractmethod
     def handle(self, request: SandboxRequest) -> SandboxResponse:
@@ -248,6 +252,10 @@ class SandboxPlatform(ABC):
     def posts(self) -> list[dict[str, Any]]:
         with self.lock:
             return [dict(item) for item in self.records.items("post")]
+
+    def describe_call(self, request: SandboxRequest) -> dict[str, Any]:
+        """What the fault log says about a faulted call beyond its path (default: nothing)."""
+        return {}
 
     def control(self, action: str, request: SandboxRequest) -> SandboxResponse | None:
         """Platform-specific ``/_sandbox/{platform}/{action}`` endpoints; None = unknown."""
@@ -276,6 +284,7 @@ class Sandbox:
             platform.faults.clear()
             with platform.lock:
                 platform.reset()
+                platform.fault_log.clear()
 
     def _sleep(self, seconds: float) -> None:
         if seconds > 0:
@@ -300,6 +309,15 @@ class Sandbox:
         self._sleep((platform.faults.latency_ms + (fault.latency_ms if fault else 0)) / 1000)
         if fault is None:
             return self._run(platform, platform.handle, request)
+        entry = {"at": time.time(), "mode": fault.mode, "status": fault.status, "path": request.path}
+        if fault.latency_ms:
+            entry["latencyMs"] = fault.latency_ms
+        try:
+            entry.update(platform.describe_call(request))
+        except Exception:  # the log must never break the call it describes
+            traceback.print_exc(file=sys.stderr)
+        with platform.lock:
+            platform.fault_log.append(entry)
         if fault.mode == "timeout":
             self._sleep(fault.hold_seconds)
             return SandboxResponse(drop=True)
@@ -337,6 +355,9 @@ class Sandbox:
             return SandboxResponse.json(200, {"posts": platform.posts()})
         if action == "faults":
             return self._faults(platform, request)
+        if action == "fault-log" and method == "GET":
+            with platform.lock:
+                return SandboxResponse.json(200, {"applied": [dict(e) for e in platform.fault_log]})
         with platform.lock:
             answer = self._run(platform, lambda r: platform.control(action, r) or _unknown(), request)
         return answer

@@ -4,10 +4,12 @@ through its connection file, stopped with a signal."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +18,18 @@ START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
 
 
-def start(state_file: Path, log_file: Path) -> subprocess.Popen[bytes]:
+def start(
+    state_file: Path, log_file: Path, *, args: Sequence[str] = (), env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start a stack on free ports; its output goes to ``log_file`` (a pipe nobody reads would
-    fill up and block it)."""
+    fill up and block it). ``args`` are more ``local.run`` options; ``env`` adds settings."""
     with log_file.open("wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "local.run", "--port", "0", "--state-file", str(state_file), "--quiet"],
+            [sys.executable, "-m", "local.run", "--port", "0", "--state-file", str(state_file), "--quiet", *args],
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **env} if env else None,
         )
 
 

@@ -245,7 +245,10 @@ def test_given_the_publisher_then_it_consumes_the_queue_with_partial_batch_respo
     synthesized: Synthesized,
 ) -> None:
     publishing = synthesized.stack.publishing
-    synthesized.template.resource_count_is("AWS::Lambda::EventSourceMapping", 1)
+    # the publisher on the queue, the DLQ consumer on the DLQ
+    synthesized.template.resource_count_is(
+        "AWS::Lambda::EventSourceMapping", 1 + sum(fn.dead_letter_queue for fn in resources.FUNCTIONS)
+    )
     synthesized.template.has_resource_properties(
         "AWS::Lambda::EventSourceMapping",
         {
@@ -256,8 +259,38 @@ def test_given_the_publisher_then_it_consumes_the_queue_with_partial_batch_respo
             "MaximumBatchingWindowInSeconds": Match.any_value(),
         },
     )
-    mapping = next(iter(synthesized.of_type("AWS::Lambda::EventSourceMapping").values()))
+    queue_arn = {"Fn::GetAtt": [synthesized.logical_id(publishing.queue), "Arn"]}
+    [mapping] = [
+        m
+        for m in synthesized.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["EventSourceArn"] == queue_arn
+    ]
     assert mapping["Properties"]["MaximumBatchingWindowInSeconds"] <= 1
+
+
+def test_given_the_dlq_consumer_then_it_consumes_the_dlq_with_partial_batch_responses(
+    synthesized: Synthesized,
+) -> None:
+    """A dead letter whose post is under a live lease is reported back, never deleted unread."""
+    publishing = synthesized.stack.publishing
+    [consumer] = [fn for fn in resources.FUNCTIONS if fn.dead_letter_queue]
+    synthesized.template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "EventSourceArn": {"Fn::GetAtt": [synthesized.logical_id(publishing.dead_letter_queue), "Arn"]},
+            "FunctionName": {"Ref": synthesized.logical_id(synthesized.stack.functions.functions[consumer.name])},
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        },
+    )
+
+
+def test_given_the_dlq_consumer_then_the_dlq_visibility_covers_its_timeout(synthesized: Synthesized) -> None:
+    """Lambda refuses an SQS event source whose visibility timeout is below the function's timeout."""
+    dlq = synthesized.resources[synthesized.logical_id(synthesized.stack.publishing.dead_letter_queue)]["Properties"]
+    assert dlq["VisibilityTimeout"] == resources.QUEUES.dlq_visibility_timeout_seconds
+    for fn in resources.FUNCTIONS:
+        if fn.dead_letter_queue:
+            assert _function_resource(synthesized, fn)["Properties"]["Timeout"] <= dlq["VisibilityTimeout"]
 
 
 # --- scheduling ----------------------------------------------------------------------------------
@@ -285,6 +318,49 @@ def test_given_the_scheduler_role_then_it_may_only_send_to_the_publish_queue(syn
         p for p in synthesized.of_type("AWS::IAM::Policy").values() if {"Ref": role_id} in p["Properties"]["Roles"]
     ]
     assert attached == []
+
+
+def test_given_rate_scheduled_functions_then_each_has_one_schedule_whose_role_may_only_invoke_it(
+    synthesized: Synthesized,
+) -> None:
+    """The reconcile sweep runs on an EventBridge Scheduler rate() schedule (DESIGN.md)."""
+    scheduled = [fn for fn in resources.FUNCTIONS if fn.schedule_rate_minutes]
+    assert [fn.name for fn in scheduled] == [resources.SWEEPER.name]
+    schedules = synthesized.of_type("AWS::Scheduler::Schedule")
+    assert len(schedules) == len(scheduled)
+    for fn in scheduled:
+        function_id = synthesized.logical_id(synthesized.stack.functions.functions[fn.name])
+        role_id = synthesized.logical_id(synthesized.stack.scheduling.rate_schedule_roles[fn.name])
+        [props] = [
+            s["Properties"]
+            for s in schedules.values()
+            if s["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+        ]
+        minutes = fn.schedule_rate_minutes
+        assert props["ScheduleExpression"] == f"rate({minutes} {'minute' if minutes == 1 else 'minutes'})"
+        assert props["State"] == "ENABLED"
+        assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
+        assert props["Target"]["RoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
+        # not in the per-post group, which the API functions may manage
+        assert props["GroupName"] != resources.schedule_group_name(PREFIX)
+        role = synthesized.resources[role_id]["Properties"]
+        trust = role["AssumeRolePolicyDocument"]["Statement"]
+        assert [st["Principal"] for st in trust] == [{"Service": "scheduler.amazonaws.com"}]
+        assert {"StringEquals", "ArnEquals"} <= set(trust[0]["Condition"])
+        statements = [st for policy in role["Policies"] for st in policy["PolicyDocument"]["Statement"]]
+        assert statements == [
+            {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [function_id, "Arn"]}}
+        ]
+        assert "ManagedPolicyArns" not in role
+
+
+def test_given_the_sweeper_then_it_reads_posts_and_sends_to_the_queue_only(synthesized: Synthesized) -> None:
+    """It hands posts back to the publisher: no secrets, no post writes, no platform."""
+    sweeper = resources.SWEEPER
+    assert _table_access(synthesized, sweeper) == {resources.POSTS.logical_id: Access.READ}
+    actions = _actions(_role_statements(synthesized, sweeper))
+    assert {a for a in actions if a.startswith("sqs:")} == {"sqs:SendMessage"}
+    assert not any(a.startswith("secretsmanager:") for a in actions)
 
 
 # --- API -----------------------------------------------------------------------------------------
@@ -409,6 +485,8 @@ def test_given_a_function_environment_when_settings_load_it_then_they_validate(
     resolved = {key: value if isinstance(value, str) else f"deploy-time-{key.lower()}" for key, value in env.items()}
     settings = Settings.from_env(resolved)
     assert settings.stage == "prod"
+    # the publisher's test-only crash injection is never on in AWS (crosspost.services.faults)
+    assert settings.fault_injection == ()
 
 
 def test_given_the_api_functions_then_each_can_authenticate_api_keys(synthesized: Synthesized) -> None:
@@ -446,10 +524,15 @@ def test_given_a_function_def_then_secrets_queue_and_scheduler_grants_follow_it(
             joined = json.dumps(st["Resource"])
             assert f":secret:{resources.secrets_prefix(PREFIX)}*" in joined
 
-    is_consumer = fn is resources.PUBLISHER
-    assert ("sqs:SendMessage" in actions) == (fn.publish_queue and not is_consumer)
+    is_consumer = fn is resources.PUBLISHER or fn.dead_letter_queue
+    assert ("sqs:SendMessage" in actions) == (fn.publish_queue and fn is not resources.PUBLISHER)
     assert ("sqs:ReceiveMessage" in actions) == is_consumer
     assert ("sqs:ChangeMessageVisibility" in actions) == is_consumer
+    publishing = synthesized.stack.publishing
+    consumed = publishing.dead_letter_queue if fn.dead_letter_queue else publishing.queue
+    for st in statements:
+        if "sqs:ReceiveMessage" in _as_list(st["Action"]):
+            assert st["Resource"] == {"Fn::GetAtt": [synthesized.logical_id(consumed), "Arn"]}, fn.name
 
     assert ("scheduler:CreateSchedule" in actions) == fn.scheduler
     assert ("iam:PassRole" in actions) == fn.scheduler
@@ -483,6 +566,33 @@ def test_given_the_dlq_then_an_alarm_fires_on_the_first_message(synthesized: Syn
             "Threshold": 1,
             "ComparisonOperator": "GreaterThanOrEqualToThreshold",
         },
+    )
+
+
+def test_given_a_dlq_consumer_then_an_alarm_fires_on_the_first_dead_letter_it_receives(
+    synthesized: Synthesized,
+) -> None:
+    """The consumer empties the DLQ within moments, so its depth alone would rarely alarm."""
+    dlq_id = synthesized.logical_id(synthesized.stack.publishing.dead_letter_queue)
+    synthesized.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": "AWS/SQS",
+            "MetricName": "NumberOfMessagesReceived",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}],
+            "Threshold": 1,
+        },
+    )
+
+
+@pytest.mark.parametrize("fn", [resources.SWEEPER, resources.DEAD_LETTERS], ids=lambda fn: fn.name)
+def test_given_the_sweeper_and_the_dlq_consumer_then_an_alarm_fires_on_their_errors(
+    synthesized: Synthesized, fn: FunctionDef
+) -> None:
+    function_id = synthesized.logical_id(synthesized.stack.functions.functions[fn.name])
+    synthesized.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": function_id}}]},
     )
 
 

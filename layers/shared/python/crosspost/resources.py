@@ -43,6 +43,7 @@ class Env(StrEnum):
     TOKEN_CACHE_SECONDS = "TOKEN_CACHE_SECONDS"
     RATE_LIMIT_PER_MINUTE = "RATE_LIMIT_PER_MINUTE"
     PLATFORM_TIMEOUT_SECONDS = "PLATFORM_TIMEOUT_SECONDS"
+    SWEEP_GRACE_SECONDS = "SWEEP_GRACE_SECONDS"
     FAULT_INJECTION = "CROSSPOST_FAULT_INJECTION"
     AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
     POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
@@ -155,6 +156,9 @@ class QueueDefs:
     # At least the publisher's timeout (DESIGN.md); CDK sets the function timeout from this too.
     visibility_timeout_seconds: int = 120
     dlq_retention_days: int = 14
+    # At least the DLQ consumer's timeout (Lambda refuses an event source otherwise); a dead
+    # letter whose post is still under a live lease comes back after this.
+    dlq_visibility_timeout_seconds: int = 60
 
     def physical_names(self, prefix: str) -> tuple[str, str]:
         return f"{prefix}-{self.publish_logical_id}", f"{prefix}-{self.dlq_logical_id}"
@@ -204,6 +208,10 @@ class FunctionDef:
     media_bucket: Access | None = None
     memory_mb: int = 512
     timeout_seconds: int = 29
+    # Consumes the publish queue's dead-letter queue (the DLQ consumer).
+    dead_letter_queue: bool = False
+    # Invoked on a rate schedule every this many minutes (EventBridge Scheduler; locally a timer).
+    schedule_rate_minutes: int | None = None
 
 
 # Every authenticated route: look the API key up, and count the request against its rate limit.
@@ -310,7 +318,32 @@ PUBLISHER = FunctionDef(
     timeout_seconds=PUBLISHER_TIMEOUT_SECONDS,
 )
 
-FUNCTIONS: tuple[FunctionDef, ...] = (*API_FUNCTIONS, PUBLISHER)
+SWEEPER = FunctionDef(
+    # The reconcile sweep (DESIGN.md): finds lost queued posts and expired leases through the
+    # byActiveStatus index and hands them back to the publisher through the queue. It never
+    # writes a post nor calls a platform: the publisher's claim and take-over decide.
+    name="sweeper",
+    code_dir="sweeper",
+    tables={POSTS.logical_id: Access.READ},
+    publish_queue=True,
+    schedule_rate_minutes=1,
+    memory_mb=256,
+    timeout_seconds=60,
+)
+
+DEAD_LETTERS = FunctionDef(
+    # The DLQ consumer: a record that exhausted its receives ends its post (DESIGN.md
+    # "Publisher"), after looking the post up on the platform where the platform allows.
+    name="dlq",
+    code_dir="dlq",
+    tables={ACCOUNTS.logical_id: Access.WRITE, POSTS.logical_id: Access.WRITE},
+    # the look-up uses the account's session; Bluesky sessions rotate when refreshed
+    secrets=Access.WRITE,
+    dead_letter_queue=True,
+    timeout_seconds=30,
+)
+
+FUNCTIONS: tuple[FunctionDef, ...] = (*API_FUNCTIONS, PUBLISHER, SWEEPER, DEAD_LETTERS)
 
 
 def route_table() -> dict[tuple[str, str], FunctionDef]:

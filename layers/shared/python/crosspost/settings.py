@@ -56,6 +56,11 @@ class Settings(BaseModel):
     # Requests per API key per minute, across every function (429 beyond); 0 = no limit.
     rate_limit_per_minute: int = Field(default=600, ge=0)
     platform_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Reconcile sweep: a queued post this far past its dueAt has lost its message. dueAt already
+    # includes the backoff (nextAttemptAt) and holds end at dueAt, so this only has to cover what
+    # may legitimately lag behind it (Scheduler window, queue backlog); a false alarm costs one
+    # duplicate message, which the claim makes harmless.
+    sweep_grace_seconds: float = Field(default=300.0, ge=0)
     # Test-only fault hooks (comma separated names); production never sets it.
     fault_injection: tuple[str, ...] = ()
     aws_endpoint_url: str | None = None

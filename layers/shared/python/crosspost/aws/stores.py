@@ -304,6 +304,29 @@ class PostStore(TableStore):
             if not start:
                 return posts
 
+    def active_due_before(self, status: PostStatus, before: datetime, *, limit: int) -> list[Post]:
+        """The reconcile sweep's read: up to ``limit`` posts in an active ``status`` whose
+        ``dueAt`` is before ``before``, longest overdue first (the sparse byActiveStatus index:
+        only queued and publishing posts are in it). Eventually consistent, as every index read."""
+        posts: list[Post] = []
+        start: dict[str, Any] | None = None
+        while len(posts) < limit:
+            args: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": "byActiveStatus",
+                "KeyConditionExpression": "activeStatus = :s AND dueAt < :t",
+                "ExpressionAttributeValues": to_item({":s": status.value, ":t": before}),
+                "Limit": limit - len(posts),
+            }
+            if start:
+                args["ExclusiveStartKey"] = start
+            response = self.ddb.query(**args)
+            posts.extend(Post.model_validate(from_item(i)) for i in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        return posts
+
     def claim_due(
         self, post_id: str, *, claim_token: str, lease_until: datetime, at: datetime
     ) -> tuple[Post | None, Post | None]:

@@ -206,6 +206,7 @@ class PostErrorResponse(Response):
     code: str
     rule: str | None
     message: str
+    remediation: str | None = None
 
 
 class PostResponse(Response):
@@ -250,7 +251,11 @@ class PostResponse(Response):
             first_comment_cid=p.first_comment_cid,
             attempts=p.attempts,
             warnings=[WarningResponse(code=w.code, message=w.message) for w in p.warnings],
-            error=PostErrorResponse(code=p.error.code, rule=p.error.rule, message=p.error.message) if p.error else None,
+            error=PostErrorResponse(
+                code=p.error.code, rule=p.error.rule, message=p.error.message, remediation=p.error.remediation
+            )
+            if p.error
+            else None,
         ).body()
 
 

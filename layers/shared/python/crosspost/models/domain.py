@@ -86,6 +86,8 @@ class PostError(Entity):
     message: str
     rule: str | None = None
     platform_response: Any = None
+    # What the user should do about it (publish.outcome_unknown: check the platform first).
+    remediation: str | None = None
 
 
 class PostMedia(Entity):

@@ -41,6 +41,9 @@ class Capabilities:
     first_comment_max_graphemes: int | None = None
     # True when a create can be retried safely (the caller chooses the record key).
     idempotent_create: bool = False
+    # True when ``find_published`` can tell whether a post went out, so its None means "not
+    # there" (a give-up then fails the post plainly instead of as outcome unknown).
+    lookup: bool = False
     # True when the connection can be renewed by the server without the user (API.md tokenExpiresAt).
     renews_indefinitely: bool = True
 

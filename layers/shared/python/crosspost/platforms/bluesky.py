@@ -542,6 +542,7 @@ class BlueskyAdapter(PlatformAdapter):
         first_comment=True,
         first_comment_max_graphemes=300,
         idempotent_create=True,
+        lookup=True,  # getRecord at the derived record keys
         renews_indefinitely=True,
     )
 

@@ -48,10 +48,13 @@ from crosspost.settings import Settings
 if TYPE_CHECKING:
     import httpx
 
+    from crosspost.services.faults import FaultInjector
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
 OUTCOME_UNKNOWN_RULE = "publish.outcome_unknown"
+OUTCOME_UNKNOWN_REMEDIATION = "Check the platform before re-posting: the post may be there already."
 _TOKEN_SKEW = timedelta(seconds=30)
 
 
@@ -118,12 +121,14 @@ class PublishingService:
         accounts: AccountStore,
         vault: TokenVault,
         http: httpx.AsyncClient,
+        faults: FaultInjector | None = None,
     ) -> None:
         self.settings = settings
         self.posts = posts
         self.accounts = accounts
         self.vault = vault
         self.http = http
+        self.faults = faults  # test-only (crosspost.services.faults); None in production
 
     async def publish(self, post_id: str, *, account: Account | None = None) -> Attempt:
         """``account``: the post's account when the caller has just read it (publish-now)."""
@@ -151,6 +156,43 @@ class PublishingService:
                 return Attempt(Outcome.HELD, post, (post.lease_until - at).total_seconds())
             return await self._take_over(post, at)
         return Attempt(Outcome.SKIPPED, post)
+
+    async def give_up(self, post_id: str, *, rule: str, message: str) -> Attempt:
+        """End a post whose publish message exhausted its deliveries (the DLQ consumer).
+
+        A post under a live lease is its publisher's to finish (HELD until the lease ends); a
+        queued post that is not due yet has a newer message or schedule (SKIPPED). Otherwise the
+        post is claimed without a platform call and looked up: ``published`` if the platform shows
+        it; ``failed`` with ``rule`` if the platform says it is not there, or if the post was
+        queued (a queued post's failures were all "not sent"); ``failed`` as outcome unknown if
+        it was left ``publishing`` and the platform cannot tell. Never re-sent from here."""
+        at = now()
+        post = await _io(self.posts.get, post_id)
+        if post is None or post.status.terminal:
+            return Attempt(Outcome.SKIPPED, post)
+        if post.status is PostStatus.PUBLISHING and post.lease_until and post.lease_until > at:
+            return Attempt(Outcome.HELD, post, (post.lease_until - at).total_seconds())
+        if post.status is PostStatus.QUEUED and post.due_at > at:
+            return Attempt(Outcome.SKIPPED, post)
+        claimed = await self._claim(post, at, platform_call=False)
+        if claimed is None:  # moved meanwhile: whoever moved it decides
+            return Attempt(Outcome.SKIPPED, post)
+        adapter = adapter_for(post.platform, self.http)
+        account = await _io(self.accounts.get, post.account_id)
+        conclusive, found = (False, None) if account is None else await self._look_up(adapter, account, claimed)
+        if found is not None and account is not None:
+            return await self._published(claimed, account, found)
+        if post.status is PostStatus.PUBLISHING and not conclusive:
+            error = _outcome_unknown_error(None)
+        else:
+            last = post.error
+            error = PostError(
+                code=last.code if last else "internal_error",
+                rule=rule,
+                message=message + (f" Last error: {last.message}" if last else ""),
+                platform_response=last.platform_response if last else None,
+            )
+        return await self._finish(claimed, PostStatus.FAILED, error=error, account=account)
 
     # ---- claiming ------------------------------------------------------------------------------
 
@@ -208,7 +250,9 @@ class PublishingService:
         except OutcomeUnknownError as exc:
             return await self._reconcile(post, adapter, cause=exc, account=account)
         except PlatformError as exc:
-            return await self._platform_failure(post, account, exc)
+            return await self._platform_failure(post, account, exc, adapter)
+        if self.faults is not None:
+            self.faults.after_platform_call(post.id, result.uri)
         return await self._published(post, account, result)
 
     async def _call_with_refresh(
@@ -244,24 +288,44 @@ class PublishingService:
         """Sent, outcome unknown: publish only what the platform shows; never re-send blindly."""
         account = account or await _io(self.accounts.get, post.account_id)
         if account is not None:
-            try:
-                tokens = await _io(self.vault.get, account.secret_name)
-                found = await adapter.find_published(tokens.tokens, publish_request(post))
-            except PlatformError:
-                found = None
+            _, found = await self._look_up(adapter, account, post)
             if found is not None:
                 return await self._published(post, account, found)
-        error = PostError(
-            code="platform_unavailable",
-            rule=OUTCOME_UNKNOWN_RULE,
-            message="The platform did not confirm the post and it cannot be looked up: check the platform "
-            "before re-posting.",
-            platform_response=cause.platform_response if cause else None,
-        )
+        error = _outcome_unknown_error(cause)
         return await self._finish(post, PostStatus.FAILED, error=error, account=account, cause=cause)
 
-    async def _platform_failure(self, post: Post, account: Account, exc: PlatformError) -> Attempt:
+    async def _look_up(
+        self, adapter: PlatformAdapter, account: Account, post: Post
+    ) -> tuple[bool, PublishResult | None]:
+        """Ask the platform whether the post went out: ``(conclusive, found)``. Conclusive when
+        the adapter can look posts up (``capabilities.lookup``) and the look-up worked, so a None
+        then means "not there"; otherwise None means "cannot tell"."""
+        request = publish_request(post)
+        try:
+            tokens = await _io(self.vault.get, account.secret_name)
+            try:
+                found = await adapter.find_published(tokens.tokens, request)
+            except AuthExpiredError:
+                tokens = await self._refresh(adapter, account, tokens)
+                found = await adapter.find_published(tokens.tokens, request)
+        except PlatformError:
+            return False, None
+        return adapter.capabilities.lookup or found is not None, found
+
+    async def _platform_failure(
+        self, post: Post, account: Account, exc: PlatformError, adapter: PlatformAdapter
+    ) -> Attempt:
         error = PostError(code=exc.code, rule=exc.rule, message=exc.message, platform_response=exc.platform_response)
+        exhausted = exc.retryable and post.attempts >= self.settings.max_publish_attempts
+        if (exhausted or (not exc.retryable and post.attempts > 1)) and adapter.capabilities.lookup:
+            # About to end the post unpublished. A "not sent" failure of an idempotent create (a 5xx
+            # or a timeout on Bluesky's putRecord: retried, not reconciled) may have landed all the
+            # same, this time or in an earlier attempt: ask the platform before saying it did not.
+            _, found = await self._look_up(adapter, account, post)
+            if found is not None:
+                return await self._published(post, account, found)
+        if exhausted:
+            error = error.model_copy(update={"message": f"Gave up after {post.attempts} attempts: {exc.message}"})
         if exc.retryable and post.attempts < self.settings.max_publish_attempts:
             delay = backoff_seconds(
                 post.attempts,
@@ -339,3 +403,13 @@ class PublishingService:
         logger.warning("publish ended", extra={"post_id": post.id, "status": status.value, "rule": error.rule})
         outcome = Outcome.REJECTED if status is PostStatus.REJECTED else Outcome.FAILED
         return Attempt(outcome, final, error=cause)
+
+
+def _outcome_unknown_error(cause: PlatformError | None) -> PostError:
+    return PostError(
+        code="platform_unavailable",
+        rule=OUTCOME_UNKNOWN_RULE,
+        message="The platform did not confirm the post and it cannot be looked up.",
+        remediation=OUTCOME_UNKNOWN_REMEDIATION,
+        platform_response=cause.platform_response if cause else None,
+    )
