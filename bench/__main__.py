@@ -15,7 +15,15 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench import aws_calls, cold_start, cost_model, handler_overhead, publisher_concurrency, throughput
+from bench import (
+    aws_calls,
+    cold_start,
+    cost_model,
+    handler_overhead,
+    publisher_concurrency,
+    schedule_lag,
+    throughput,
+)
 from bench._inprocess import quiet
 
 
@@ -35,6 +43,7 @@ BENCHMARKS: dict[str, Callable[[], list[str]]] = {
     "aws_calls": _aws_calls_and_cost,  # and cost_model
     "publisher_concurrency": publisher_concurrency.main,
     "throughput": throughput.main,
+    "schedule_lag": schedule_lag.main,
 }
 
 
