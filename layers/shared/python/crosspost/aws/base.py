@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from crosspost.aws.clients import client
-from crosspost.aws.items import decode_cursor, encode_cursor, from_item
+from crosspost.aws.items import decode_cursor, encode_cursor, from_item, to_item
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,20 @@ class TableStore:
         newest_first: bool = False,
         filter_expression: str | None = None,
         names: dict[str, str] | None = None,
+        equals: dict[str, str | None] | None = None,
     ) -> Page:
-        """One page of a query. With a filter, DynamoDB may return fewer than ``limit`` items
-        per call, so this keeps reading until the page is full or the partition ends."""
+        """One page of a query. ``equals`` adds an equality filter per attribute whose value is
+        not None (list filters such as ?status=). With a filter, DynamoDB may return fewer than
+        ``limit`` items per call, so this keeps reading until the page is full or the partition ends."""
+        filters = [filter_expression] if filter_expression else []
+        names = dict(names or {})
+        values = dict(values)
+        for i, (attribute, value) in enumerate((equals or {}).items()):
+            if value is not None:
+                filters.append(f"#f{i} = :f{i}")
+                names[f"#f{i}"] = attribute
+                values.update(to_item({f":f{i}": value}))
+        filter_expression = " AND ".join(filters) or None
         start = decode_cursor(cursor, cursor_keys, scope=scope)
         items: list[dict[str, Any]] = []
         while True:

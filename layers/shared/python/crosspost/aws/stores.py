@@ -172,24 +172,15 @@ class AccountStore(TableStore):
         profile_id: str | None = None,
         platform: str | None = None,
     ) -> tuple[list[Account], str | None]:
-        filters, values, names = [], {":w": workspace_id}, {}
-        if profile_id:
-            filters.append("profileId = :p")
-            values[":p"] = profile_id
-        if platform:
-            filters.append("#pl = :pl")
-            values[":pl"] = platform
-            names["#pl"] = "platform"
         page = self._query_page(
             index="byWorkspace",
             key_condition="workspaceId = :w",
-            values=to_item(values),
+            values=to_item({":w": workspace_id}),
             cursor=cursor,
             cursor_keys={"workspaceId", "createdKey", "id"},
             scope={"workspaceId": workspace_id},
             limit=limit,
-            filter_expression=" AND ".join(filters) or None,
-            names=names or None,
+            equals={"profileId": profile_id, "platform": platform},
         )
         return [Account.model_validate(i) for i in page.items], page.next_cursor
 
@@ -257,30 +248,18 @@ class PostStore(TableStore):
         account_id: str | None = None,
         profile_id: str | None = None,
     ) -> tuple[list[Post], str | None]:
-        filters, values, names = [], {":w": workspace_id}, {}
-        if status:
-            filters.append("#st = :s")
-            values[":s"] = status
-            names["#st"] = "status"
-        if profile_id:
-            filters.append("profileId = :p")
-            values[":p"] = profile_id
-        if account_id:
-            # byAccount would avoid the filter, but it is not scoped by workspace; a filter on
-            # the workspace partition keeps every read inside the caller's workspace.
-            filters.append("accountId = :a")
-            values[":a"] = account_id
+        # accountId is a filter on the workspace partition, not the byAccount index: that index is
+        # not scoped by workspace, and every read stays inside the caller's workspace.
         page = self._query_page(
             index="byWorkspace",
             key_condition="workspaceId = :w",
-            values=to_item(values),
+            values=to_item({":w": workspace_id}),
             cursor=cursor,
             cursor_keys={"workspaceId", "id"},
             scope={"workspaceId": workspace_id},
             limit=limit,
             newest_first=True,
-            filter_expression=" AND ".join(filters) or None,
-            names=names or None,
+            equals={"status": status, "profileId": profile_id, "accountId": account_id},
         )
         return [Post.model_validate(i) for i in page.items], page.next_cursor
 
