@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint typecheck unit run key synth bench deploy layer clean
+.PHONY: setup test test-realpds lint typecheck unit run key synth bench deploy layer clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,10 @@ test: lint typecheck
 
 unit: setup
 	$(BIN)/pytest -q tests/unit
+
+# crosspost's Bluesky adapter against the official PDS (npm @atproto/pds, installed into .cache/pds on first use).
+test-realpds: setup
+	$(BIN)/pytest -q -m realpds tests/realpds
 
 # make run ARGS="--port 8080 --jitter"
 run: setup

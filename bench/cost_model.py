@@ -62,7 +62,7 @@ ASSUMPTIONS = {
 
 # Global secondary indexes a write also writes (every index projects ALL): Posts has byWorkspace,
 # byAccount, byActiveStatus (only while queued/publishing); Accounts has byWorkspace and
-# byPlatformAccount (byTokenExpiry is sparse: Bluesky app-password accounts do not expire).
+# byPlatformAccount (byRefreshDue is sparse: Bluesky accounts are refreshed on demand, never ahead).
 # A write that changes an index key (activeStatus) writes that index twice (delete + put).
 WRITE_UNITS = {
     ("UpdateItem", "RateLimits", 0): 1,

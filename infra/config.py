@@ -47,6 +47,9 @@ RESERVED_ENV: frozenset[str] = frozenset(
         Env.SCHEDULE_GROUP,
         Env.SCHEDULER_ROLE_ARN,
         Env.SECRETS_PREFIX,
+        Env.PLATFORM_APPS_SECRET,
+        # local stack only: every platform host replaced by the sandbox
+        Env.PLATFORM_BASE_URLS,
         Env.LOCAL_ALLOWED_ORIGINS,
         Env.FAULT_INJECTION,
         Env.AWS_ENDPOINT_URL,

@@ -16,6 +16,7 @@ from crosspost.resources import (
     TABLES,
     Env,
     TableDef,
+    platform_apps_secret_name,
     schedule_group_name,
     secrets_prefix,
 )
@@ -96,8 +97,34 @@ def provision(prefix: str = "crosspost-local", endpoint_url: str | None = None) 
     env[Env.SCHEDULE_GROUP.value] = group
     env[Env.SCHEDULER_ROLE_ARN.value] = f"arn:aws:iam::{ACCOUNT_ID}:role/{prefix}-scheduler"
     env[Env.SECRETS_PREFIX.value] = secrets_prefix(prefix)
+    # The platform apps secret, empty as the CDK stack creates it (README "Platform apps").
+    apps_secret = platform_apps_secret_name(prefix)
+    boto3.client("secretsmanager", **kw).create_secret(Name=apps_secret, SecretString="{}")
+    env[Env.PLATFORM_APPS_SECRET.value] = apps_secret
     env[Env.STAGE.value] = "local"
     return env
+
+
+# The platforms whose every host the sandbox stands in for under ``{sandbox}/{platform}`` (Bluesky
+# is reached through its service URL instead: BLUESKY_DEFAULT_SERVICE and the DID document).
+SANDBOX_BASE_URL_PLATFORMS = ("facebook", "instagram", "threads", "linkedin", "pinterest", "twitter")
+
+
+def sandbox_platform_base_urls(sandbox_url: str) -> str:
+    """PLATFORM_BASE_URLS pointing every OAuth platform at the sandbox."""
+    base = sandbox_url.rstrip("/")
+    return ",".join(f"{platform}={base}/{platform}" for platform in SANDBOX_BASE_URL_PLATFORMS)
+
+
+def seed_platform_apps(env: dict[str, str], apps: dict[str, dict[str, str]], endpoint_url: str | None = None) -> None:
+    """Write ``apps`` ({"twitter": {"clientId", "clientSecret"}, ...}) into the platform apps secret,
+    as an operator does after deploying (the local stack seeds the sandbox's apps)."""
+    kw: dict[str, Any] = {"region_name": REGION}
+    if endpoint_url:
+        kw["endpoint_url"] = endpoint_url
+    boto3.client("secretsmanager", **kw).put_secret_value(
+        SecretId=env[Env.PLATFORM_APPS_SECRET.value], SecretString=json.dumps(apps)
+    )
 
 
 def dlq_url(env: dict[str, str]) -> str:

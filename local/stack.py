@@ -28,7 +28,7 @@ from local import connection
 from local.apigw import ApiGateway
 from local.aws import MotoServer, aws_client, aws_environment
 from local.functions import FunctionHost, Handler
-from local.provision import dlq_arn, dlq_url, provision
+from local.provision import dlq_arn, dlq_url, provision, sandbox_platform_base_urls, seed_platform_apps
 from local.rate_schedules import RateScheduleEmulator
 from local.sandbox import SANDBOX_ACCOUNTS, start_sandbox
 from local.scheduler import SchedulerEmulator
@@ -36,6 +36,9 @@ from local.sqs_source import SqsEventSource
 
 READY_TIMEOUT_SECONDS = 30.0
 LOCAL_RATE_LIMIT_PER_MINUTE = 100_000  # per API key; AWS defaults to 600 (crosspost.settings)
+# Where a local connect flow may send the browser (redirectUri; README "Connecting accounts"):
+# a web app in development on port 3000. REDIRECT_URI_ALLOW_LIST in the environment replaces it.
+LOCAL_REDIRECT_URI_ALLOW_LIST = "http://localhost:3000/,http://127.0.0.1:3000/"
 
 
 class StackError(RuntimeError):
@@ -125,6 +128,10 @@ class LocalStack:
 
         sandbox = start_sandbox(host, cfg.sandbox_port)
         later(sandbox.stop)
+        # The sandbox's OAuth apps, as an operator fills the secret after deploying.
+        from local.sandbox.oauth import SANDBOX_APPS
+
+        seed_platform_apps(resources, {name: dict(app) for name, app in SANDBOX_APPS.items()}, moto.url)
 
         functions = FunctionHost(cfg.handlers)
         gateway = ApiGateway(functions, address=host, port=cfg.api_port)  # bound: its URL is known
@@ -136,6 +143,10 @@ class LocalStack:
             Env.LOCAL_ALLOWED_ORIGINS.value: sandbox.url,  # the sandbox's origin (scheme://host:port)
             Env.BLUESKY_DEFAULT_SERVICE.value: sandbox.service_url("bluesky"),
             Env.PUBLIC_BASE_URL.value: gateway.url,
+            # Every OAuth platform's hosts (API, authorize, token, uploads) are the sandbox's.
+            Env.PLATFORM_BASE_URLS.value: sandbox_platform_base_urls(sandbox.url),
+            Env.REDIRECT_URI_ALLOW_LIST.value: os.environ.get(Env.REDIRECT_URI_ALLOW_LIST.value)
+            or LOCAL_REDIRECT_URI_ALLOW_LIST,
             # API.md: the per-key rate limit is high locally (scripts and the fuzz tests hammer it).
             Env.RATE_LIMIT_PER_MINUTE.value: str(LOCAL_RATE_LIMIT_PER_MINUTE),
             "POWERTOOLS_TRACE_DISABLED": "true",
@@ -196,6 +207,9 @@ class LocalStack:
             "workspaceId": key["workspaceId"],
             "sandboxUrl": sandbox.url,
             "sandboxAccounts": {"bluesky": dict(SANDBOX_ACCOUNTS["bluesky"])},
+            # Who may consent on each simulated OAuth platform (``sandbox_user`` on the authorize
+            # URL picks one; the first is the default).
+            "sandboxOAuthUsers": _sandbox_oauth_users(sandbox),
             "awsEndpointUrl": moto.url,
             "env": dict(resources),
             "pid": os.getpid(),
@@ -205,6 +219,25 @@ class LocalStack:
             connection.write(state_file, self.info)
             later(lambda: connection.remove(state_file))
         return self.info
+
+
+def sandbox_oauth_providers(sandbox: Any) -> list[Any]:
+    """Every ``OAuthProvider`` of the sandbox's platforms, once each (Facebook and Instagram share
+    one through their common state)."""
+    from local.sandbox.oauth import OAuthProvider
+
+    found: dict[int, OAuthProvider] = {}
+    for platform in sandbox.sandbox.platforms.values():
+        for value in vars(platform).values():
+            nested = vars(value).values() if hasattr(value, "__dict__") else ()
+            for candidate in (value, *nested):
+                if isinstance(candidate, OAuthProvider):
+                    found[id(candidate)] = candidate
+    return list(found.values())
+
+
+def _sandbox_oauth_users(sandbox: Any) -> dict[str, list[str]]:
+    return {provider.platform: list(provider.users) for provider in sandbox_oauth_providers(sandbox)}
 
 
 def _no_proxy() -> str:

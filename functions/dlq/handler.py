@@ -21,7 +21,9 @@ processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_
 async def record_handler(record: SQSRecord) -> str:
     deps = dependencies()
     http = loop_client(deps.settings.platform_timeout_seconds)
-    service = PublishingService(deps.settings, deps.posts, deps.accounts, deps.vault, http)
+    service = PublishingService(
+        deps.settings, deps.posts, deps.accounts, deps.vault, http, configs=deps.platform_config
+    )
     return await process_dead_letter(record, service)
 
 

@@ -33,7 +33,9 @@ async def record_handler(record: SQSRecord) -> str:
     http = loop_client(deps.settings.platform_timeout_seconds)
     # faults: test-only crash injection (CROSSPOST_FAULT_INJECTION), None unless the local stack sets it
     injector = faults.parse(deps.settings.fault_injection)
-    service = PublishingService(deps.settings, deps.posts, deps.accounts, deps.vault, http, injector)
+    service = PublishingService(
+        deps.settings, deps.posts, deps.accounts, deps.vault, http, injector, configs=deps.platform_config
+    )
     return await process_record(record, service, deps.queue)
 
 

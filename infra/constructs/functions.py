@@ -64,6 +64,7 @@ TABLE_ACTIONS: dict[Access, tuple[str, ...]] = {
     Access.INCREMENT: ("dynamodb:UpdateItem",),
 }
 INDEX_ACTION = "dynamodb:Query"
+PLATFORM_APPS_ACTION = "secretsmanager:GetSecretValue"
 MEDIA_ACTIONS: dict[Access, tuple[str, ...]] = {
     Access.READ: ("s3:GetObject",),
     Access.WRITE: ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"),
@@ -174,6 +175,8 @@ class FunctionsConstruct(Construct):
             env[Env.SCHEDULER_ROLE_ARN.value] = deps.scheduling.role.role_arn
         if fn.secrets is not None:
             env[Env.SECRETS_PREFIX.value] = deps.secrets_prefix
+        if fn.platform_apps:
+            env[Env.PLATFORM_APPS_SECRET.value] = deps.storage.platform_apps_secret_name
         if fn.media_bucket is not None:
             env[Env.MEDIA_BUCKET.value] = deps.storage.media_bucket.bucket_name
         if fn.routes and deps.public_base_url is not None:
@@ -203,6 +206,13 @@ class FunctionsConstruct(Construct):
         if fn.secrets is not None:
             function.add_to_role_policy(
                 iam.PolicyStatement(actions=list(SECRET_ACTIONS[fn.secrets]), resources=[self._secrets_arn])
+            )
+        if fn.platform_apps:
+            # Read only, and exactly that secret (its full ARN, no wildcard).
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=[PLATFORM_APPS_ACTION], resources=[deps.storage.platform_apps_secret.secret_arn]
+                )
             )
         # The publisher's consume grant comes with its event source (PublishingConstruct).
         if fn.publish_queue and fn is not resources.PUBLISHER:

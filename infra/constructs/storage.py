@@ -1,10 +1,11 @@
-"""DynamoDB tables (one per ``resources.TABLES`` entry) and the media bucket."""
+"""DynamoDB tables (one per ``resources.TABLES`` entry), the media bucket and the platform apps secret."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, SecretValue
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
@@ -23,7 +24,8 @@ def _optional_attribute(key: Key | None) -> dynamodb.Attribute | None:
 
 
 class StorageConstruct(Construct):
-    """``tables`` maps each TableDef's logical id to its table; ``media_bucket`` holds uploads."""
+    """``tables`` maps each TableDef's logical id to its table; ``media_bucket`` holds uploads;
+    ``platform_apps_secret`` holds the platform apps' OAuth clients, filled in by the operator."""
 
     def __init__(self, scope: Construct, construct_id: str, *, prefix: str) -> None:
         super().__init__(scope, construct_id)
@@ -31,6 +33,8 @@ class StorageConstruct(Construct):
             table_def.logical_id: self._table(table_def, prefix) for table_def in resources.TABLES
         }
         self.media_bucket = self._media_bucket()
+        self.platform_apps_secret_name = resources.platform_apps_secret_name(prefix)
+        self.platform_apps_secret = self._platform_apps_secret()
 
     def _table(self, table_def: TableDef, prefix: str) -> dynamodb.Table:
         table = dynamodb.Table(
@@ -68,7 +72,13 @@ class StorageConstruct(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             removal_policy=RemovalPolicy.RETAIN,
             # Presigned uploads that never complete would otherwise be billed forever.
-            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(1))],
+            lifecycle_rules=[
+                s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(1)),
+                # Copies of fetched media URLs serve one publish (and its retries), then go.
+                s3.LifecycleRule(
+                    prefix=resources.MEDIA_COPIES_PREFIX, expiration=Duration.days(resources.MEDIA_COPIES_DAYS)
+                ),
+            ],
         )
         NagSuppressions.add_resource_suppressions(
             bucket,
@@ -84,3 +94,38 @@ class StorageConstruct(Construct):
             ],
         )
         return bucket
+
+    def _platform_apps_secret(self) -> secretsmanager.Secret:
+        """One secret for every platform app's OAuth client (README "Platform apps"). Created
+        empty (``{}``: no platform configured, so connecting one answers 404
+        ``platform.not_configured``); the operator puts the JSON in after deploying."""
+        secret = secretsmanager.Secret(
+            self,
+            "PlatformAppsSecret",
+            secret_name=self.platform_apps_secret_name,
+            description="crosspost: OAuth client id and secret of each platform app (README 'Platform apps')",
+            # "{}" holds nothing secret: the operator writes the real value outside CloudFormation
+            secret_string_value=SecretValue.unsafe_plain_text("{}"),
+            # The operator's app credentials: deleting the stack keeps them.
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        NagSuppressions.add_resource_suppressions(
+            secret,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-SMG4",
+                    reason=(
+                        "OAuth client secrets are issued by each platform's developer console and can only "
+                        "be rotated there; the operator replaces the value by hand (README 'Platform apps')."
+                    ),
+                )
+            ],
+        )
+        output = CfnOutput(
+            self,
+            "PlatformAppsSecretName",
+            value=self.platform_apps_secret_name,
+            description="Secrets Manager secret to fill with the platform apps' OAuth clients (README 'Platform apps')",
+        )
+        output.override_logical_id("PlatformAppsSecretName")
+        return secret

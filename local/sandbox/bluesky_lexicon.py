@@ -1,14 +1,26 @@
-"""Record validation of the simulated Bluesky PDS: the two lexicons it knows
-(``app.bsky.feed.post``, ``app.bsky.actor.profile``), with the PDS's error messages
-("Invalid app.bsky.feed.post record: <problem>" is added by the caller).
+"""Record validation of the simulated Bluesky PDS: the lexicons it knows (``app.bsky.feed.post``
+with its embeds and facets, ``app.bsky.actor.profile``), checked the way the PDS's validator
+(``@atproto/lex``) does, with its messages ("Invalid app.bsky.feed.post record: <issue>" is added
+by the caller).
 
-Messages follow the PDS's lexicon validator, e.g. ``grapheme too big (maximum 300, got 301) at
-$.record.text`` (observed, PLATFORMS.md §1.7) and ``Missing required key "cid" at $.record.reply.root``.
+The validator reports the FIRST issue, walking each object's properties in the lexicon's order
+(``text`` … ``createdAt``): ``string too big (maximum 3000, got 3002) at $.record.text``,
+``grapheme too big (maximum 300, got 301) at $.record.text``, ``Missing required key "alt" at
+$.record.embed.images[0]``, ``Expected "video/mp4" (got "image/jpeg") at
+$.record.embed.video.mimeType``, ``blob too big (maximum 2000000, got 2100000) at
+$.record.embed.images[0].image``, ``Invalid datetime (got "yesterday") at $.record.createdAt``.
+``tests/realpds/test_sandbox_agrees.py`` sends the same records to the real PDS and to this one
+and compares the answers.
+
+Limits are the current lexicon's (PLATFORMS.md §1.4): image blobs 2,000,000 bytes (the PDS 0.4
+release the real-PDS tests run still has 1,000,000), video blobs 100,000,000.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
@@ -19,33 +31,323 @@ PROFILE: Final = "app.bsky.actor.profile"
 TEXT_MAX_GRAPHEMES: Final = 300
 TEXT_MAX_BYTES: Final = 3000
 IMAGE_BLOB_MAX: Final = 2_000_000  # app.bsky.embed.images#image.image maxSize
+VIDEO_BLOB_MAX: Final = 100_000_000  # app.bsky.embed.video video maxSize
+CAPTION_BLOB_MAX: Final = 20_000
+THUMB_BLOB_MAX: Final = 1_000_000  # app.bsky.embed.external thumb
 AVATAR_BLOB_MAX: Final = 1_000_000
 
-_DATETIME: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _GRAPHEME: Final = regex.compile(r"\X")
+_PREVIEW_MAX: Final = 48  # how much of a string an issue quotes
 
 
 def graphemes(text: str) -> int:
     return len(_GRAPHEME.findall(text))
 
 
-def type_name(value: Any) -> str:
+class Invalid(Exception):
+    """The first issue found: ``<message> at <path>``."""
+
+
+# ---- how the validator words things -------------------------------------------------------------
+
+
+def describe(value: Any) -> str:
+    """A value as the validator's ``(got …)`` shows it (``stringifyValue`` of @atproto/lex-schema)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return "boolean"
+        return "true" if value else "false"
     if isinstance(value, int):
-        return "integer"
+        return str(value)
     if isinstance(value, float):
-        return "float"
+        return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, str):
-        return "string"
+        shown = value if len(value) < _PREVIEW_MAX else value[: _PREVIEW_MAX - 1] + "…"
+        return json.dumps(shown, ensure_ascii=False)
     if isinstance(value, list):
-        return "array"
+        return "[" + ", ".join(describe(v) for v in value[:2]) + (", ..." if len(value) > 2 else "") + "]"
+    if isinstance(value, dict):
+        keys = list(value)
+        entries = ", ".join(f"{json.dumps(k, ensure_ascii=False)}: ..." for k in keys[:2])
+        return "{" + entries + (", ..." if len(keys) > 2 else "") + "}"
     return "object"
 
 
+def child(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if re.fullmatch(r"[a-zA-Z_$][a-zA-Z0-9_]*", key) else f"{path}[{json.dumps(key)}]"
+
+
+def _expected_type(value: Any, kind: str, path: str) -> Invalid:
+    return Invalid(f"Expected {kind} value type (got {describe(value)}) at {path}")
+
+
+# ---- string formats (@atproto/syntax, approximated) ----------------------------------------------
+
+_DATETIME: Final = re.compile(
+    r"^[0-9]{4}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-6][0-9]:[0-6][0-9](\.[0-9]{1,20})?(Z|[+-][0-2][0-9]:[0-5][0-9])$"
+)
+_DID: Final = re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]$")
+_HANDLE: Final = re.compile(
+    r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"
+)
+_NSID: Final = re.compile(r"^[a-zA-Z]([a-zA-Z0-9-]{0,62})?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,62})?)+\.[a-zA-Z]{1,63}$")
+_RKEY: Final = re.compile(r"^[A-Za-z0-9._:~-]{1,512}$")
+_URI: Final = re.compile(r"^\w+:(?://)?[^\s/][^\s]*$")
+_CID: Final = re.compile(r"^(b[a-z2-7]{50,}|Qm[1-9A-HJ-NP-Za-km-z]{44})$")
+_LANGUAGE: Final = re.compile(r"^(i|[a-z]{2,3})(-[a-zA-Z0-9]{1,8})*$")
+
+
+def _is_datetime(text: str) -> bool:
+    if not _DATETIME.match(text) or text.endswith("-00:00"):
+        return False
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _is_at_uri(text: str) -> bool:
+    match = re.fullmatch(r"at://([^/?#]+)(/([^/?#]+)(/([^/?#]+))?)?", text)
+    if match is None or len(text) > 8192:
+        return False
+    authority, collection, rkey = match.group(1), match.group(3), match.group(5)
+    if not (_DID.match(authority) or _HANDLE.match(authority)):
+        return False
+    if collection is not None and not _NSID.match(collection):
+        return False
+    return rkey is None or (bool(_RKEY.match(rkey)) and rkey not in (".", ".."))
+
+
+_FORMATS: Final[dict[str, tuple[str, Callable[[str], bool]]]] = {
+    "datetime": ("datetime", _is_datetime),
+    "at-uri": ("at-uri", _is_at_uri),
+    "did": ("DID", lambda s: bool(_DID.match(s)) and len(s) <= 2048),
+    "uri": ("uri", lambda s: bool(_URI.match(s)) and len(s) <= 8192),
+    "cid": ("CID string", lambda s: bool(_CID.match(s))),
+    "language": ("language", lambda s: bool(_LANGUAGE.match(s))),
+}
+
+
+# ---- schema pieces ----------------------------------------------------------------------------------
+
+Check = Callable[[Any, str], None]
+
+
+def string(*, max_bytes: int | None = None, max_graphemes: int | None = None, fmt: str | None = None) -> Check:
+    def check(value: Any, path: str) -> None:
+        if not isinstance(value, str):
+            raise _expected_type(value, "string", path)
+        if max_bytes is not None and (n := len(value.encode("utf-8"))) > max_bytes:
+            raise Invalid(f"string too big (maximum {max_bytes}, got {n}) at {path}")
+        if max_graphemes is not None and len(value) > max_graphemes and (n := graphemes(value)) > max_graphemes:
+            raise Invalid(f"grapheme too big (maximum {max_graphemes}, got {n}) at {path}")
+        if fmt is not None:
+            name, valid = _FORMATS[fmt]
+            if not valid(value):
+                raise Invalid(f"Invalid {name} (got {describe(value)}) at {path}")
+
+    return check
+
+
+def integer(*, minimum: int | None = None) -> Check:
+    def check(value: Any, path: str) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _expected_type(value, "integer", path)
+        if minimum is not None and value < minimum:
+            raise Invalid(f"integer too small (minimum {minimum}, got {value}) at {path}")
+
+    return check
+
+
+def array(item: Check, *, max_length: int | None = None) -> Check:
+    def check(value: Any, path: str) -> None:
+        if not isinstance(value, list):
+            raise _expected_type(value, "array", path)
+        if max_length is not None and len(value) > max_length:
+            raise Invalid(f"array too big (maximum {max_length}, got {len(value)}) at {path}")
+        for index, entry in enumerate(value):
+            item(entry, child(path, index))
+
+    return check
+
+
+def obj(*properties: tuple[str, Check, bool]) -> Check:
+    """An object whose ``(key, check, required)`` properties are checked in this order."""
+
+    def check(value: Any, path: str) -> None:
+        if not isinstance(value, dict):
+            raise _expected_type(value, "object", path)
+        for key, check_property, required in properties:
+            if key not in value:
+                if required:
+                    raise Invalid(f'Missing required key "{key}" at {path}')
+                continue
+            check_property(value[key], child(path, key))
+
+    return check
+
+
+def is_blob(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and value.get("$type") == "blob"
+        and isinstance(value.get("ref"), dict)
+        and isinstance(value["ref"].get("$link"), str)
+        and isinstance(value.get("mimeType"), str)
+        and isinstance(value.get("size"), int)
+        and not isinstance(value.get("size"), bool)
+    )
+
+
+def blob(accept: tuple[str, ...], max_size: int) -> Check:
+    """A blob ref: its declared ``mimeType`` must match ``accept`` and its declared ``size`` be
+    at most ``max_size`` (the stored blob is compared with the ref later, by the repo)."""
+
+    def check(value: Any, path: str) -> None:
+        if not is_blob(value):
+            raise _expected_type(value, "blob", path)
+        mime = value["mimeType"]
+        if not any(mime.startswith(a[:-1]) if a.endswith("/*") else mime == a for a in accept):
+            quoted = [json.dumps(a) for a in accept]
+            expected = quoted[0] if len(quoted) == 1 else f"one of {', '.join(quoted[:-1])} or {quoted[-1]}"
+            raise Invalid(f"Expected {expected} (got {describe(mime)}) at {path}.mimeType")
+        if value["size"] > max_size:
+            raise Invalid(f"blob too big (maximum {max_size}, got {value['size']}) at {path}")
+
+    return check
+
+
+def union(variants: dict[str, Check]) -> Check:
+    """An open union of typed objects: known ``$type`` values are checked, others pass."""
+
+    def check(value: Any, path: str) -> None:
+        if not isinstance(value, dict) or not isinstance(value.get("$type"), str):
+            raise _expected_type(value, 'an object which includes the "$type" property', path)
+        variant = variants.get(value["$type"].removesuffix("#main"))
+        if variant is not None:
+            variant(value, path)
+
+    return check
+
+
+# ---- the lexicons -----------------------------------------------------------------------------------
+
+_STRONG_REF: Final = obj(("uri", string(fmt="at-uri"), True), ("cid", string(fmt="cid"), True))
+_ASPECT_RATIO: Final = obj(("width", integer(minimum=1), True), ("height", integer(minimum=1), True))
+_IMAGES: Final = obj(
+    (
+        "images",
+        array(
+            obj(
+                ("image", blob(("image/*",), IMAGE_BLOB_MAX), True),
+                ("alt", string(), True),
+                ("aspectRatio", _ASPECT_RATIO, False),
+            ),
+            max_length=4,
+        ),
+        True,
+    )
+)
+_VIDEO: Final = obj(
+    ("video", blob(("video/mp4",), VIDEO_BLOB_MAX), True),
+    (
+        "captions",
+        array(
+            obj(("lang", string(fmt="language"), True), ("file", blob(("text/vtt",), CAPTION_BLOB_MAX), True)),
+            max_length=20,
+        ),
+        False,
+    ),
+    ("alt", string(max_bytes=10_000, max_graphemes=1000), False),
+    ("aspectRatio", _ASPECT_RATIO, False),
+    ("presentation", string(), False),
+)
+_EXTERNAL: Final = obj(
+    (
+        "external",
+        obj(
+            ("uri", string(fmt="uri"), True),
+            ("title", string(), True),
+            ("description", string(), True),
+            ("thumb", blob(("image/*",), THUMB_BLOB_MAX), False),
+        ),
+        True,
+    )
+)
+_RECORD: Final = obj(("record", _STRONG_REF, True))
+_MEDIA: Final = {"app.bsky.embed.images": _IMAGES, "app.bsky.embed.video": _VIDEO, "app.bsky.embed.external": _EXTERNAL}
+_EMBED: Final = union(
+    {
+        **_MEDIA,
+        "app.bsky.embed.record": _RECORD,
+        "app.bsky.embed.recordWithMedia": obj(("record", _RECORD, True), ("media", union(_MEDIA), True)),
+    }
+)
+_FACET: Final = obj(
+    ("index", obj(("byteStart", integer(minimum=0), True), ("byteEnd", integer(minimum=0), True)), True),
+    (
+        "features",
+        array(
+            union(
+                {
+                    "app.bsky.richtext.facet#mention": obj(("did", string(fmt="did"), True)),
+                    "app.bsky.richtext.facet#link": obj(("uri", string(fmt="uri"), True)),
+                    "app.bsky.richtext.facet#tag": obj(("tag", string(max_bytes=640, max_graphemes=64), True)),
+                }
+            )
+        ),
+        True,
+    ),
+)
+_SELF_LABELS: Final = union(
+    {
+        "com.atproto.label.defs#selfLabels": obj(
+            ("values", array(obj(("val", string(max_bytes=128), True)), max_length=10), True)
+        )
+    }
+)
+_POST: Final = obj(
+    ("text", string(max_bytes=TEXT_MAX_BYTES, max_graphemes=TEXT_MAX_GRAPHEMES), True),
+    ("facets", array(_FACET), False),
+    ("reply", obj(("root", _STRONG_REF, True), ("parent", _STRONG_REF, True)), False),
+    ("embed", _EMBED, False),
+    ("langs", array(string(fmt="language"), max_length=3), False),
+    ("labels", _SELF_LABELS, False),
+    ("tags", array(string(max_bytes=640, max_graphemes=64), max_length=8), False),
+    ("createdAt", string(fmt="datetime"), True),
+)
+_PROFILE: Final = obj(
+    ("displayName", string(max_bytes=640, max_graphemes=64), False),
+    ("description", string(max_bytes=2560, max_graphemes=256), False),
+    ("avatar", blob(("image/png", "image/jpeg"), AVATAR_BLOB_MAX), False),
+    ("banner", blob(("image/png", "image/jpeg"), AVATAR_BLOB_MAX), False),
+    ("labels", _SELF_LABELS, False),
+    ("pinnedPost", _STRONG_REF, False),
+    ("createdAt", string(fmt="datetime"), False),
+)
+
+
+def _first_issue(schema: Check, record: dict[str, Any]) -> str | None:
+    try:
+        schema(record, "$.record")
+    except Invalid as issue:
+        return str(issue)
+    return None
+
+
+def validate_post(record: dict[str, Any]) -> str | None:
+    return _first_issue(_POST, record)
+
+
+def validate_profile(record: dict[str, Any]) -> str | None:
+    return _first_issue(_PROFILE, record)
+
+
 def blobs_in(value: Any, path: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every blob ref in a record, with its path (the repo checks each against the stored blob)."""
     if isinstance(value, dict):
         if value.get("$type") == "blob":
             return [(path, value)]
@@ -53,155 +355,3 @@ def blobs_in(value: Any, path: str) -> list[tuple[str, dict[str, Any]]]:
     if isinstance(value, list):
         return [found for i, v in enumerate(value) for found in blobs_in(v, f"{path}[{i}]")]
     return []
-
-
-def blob_constraints(collection: str, path: str) -> tuple[int | None, tuple[str, ...]]:
-    if collection == POST and re.fullmatch(r"\$\.record\.embed(\.media)?\.images\[\d+\]\.image", path):
-        return IMAGE_BLOB_MAX, ("image/*",)
-    if collection == PROFILE and path in ("$.record.avatar", "$.record.banner"):
-        return AVATAR_BLOB_MAX, ("image/png", "image/jpeg")
-    return None, ()
-
-
-def _check_string(
-    record: dict[str, Any], key: str, *, required: bool, max_bytes: int | None = None, max_graphemes: int | None = None
-) -> str | None:
-    where = f"$.record.{key}"
-    if key not in record:
-        return f'Missing required key "{key}" at $.record' if required else None
-    value = record[key]
-    if not isinstance(value, str):
-        return f"Expected string value type (got {type_name(value)}) at {where}"
-    if max_bytes is not None and (n := len(value.encode("utf-8"))) > max_bytes:
-        return f"string too long (maximum {max_bytes}, got {n}) at {where}"
-    if max_graphemes is not None and (n := graphemes(value)) > max_graphemes:
-        return f"grapheme too big (maximum {max_graphemes}, got {n}) at {where}"
-    return None
-
-
-def _check_datetime(record: dict[str, Any], key: str) -> str | None:
-    value = record.get(key)
-    if key not in record:
-        return f'Missing required key "{key}" at $.record'
-    if not isinstance(value, str) or not _DATETIME.match(value):
-        return f"Invalid datetime string at $.record.{key}"
-    try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return f"Invalid datetime string at $.record.{key}"
-    return None
-
-
-def _check_strong_ref(value: Any, where: str) -> str | None:
-    if not isinstance(value, dict):
-        return f"Expected object value type (got {type_name(value)}) at {where}"
-    for key in ("uri", "cid"):
-        if key not in value:
-            return f'Missing required key "{key}" at {where}'
-        if not isinstance(value[key], str):
-            return f"Expected string value type (got {type_name(value[key])}) at {where}.{key}"
-    if not value["uri"].startswith("at://"):
-        return f"Invalid AT-URI at {where}.uri"
-    return None
-
-
-def _check_facets(facets: Any) -> str | None:
-    if not isinstance(facets, list):
-        return f"Expected array value type (got {type_name(facets)}) at $.record.facets"
-    for i, facet in enumerate(facets):
-        where = f"$.record.facets[{i}]"
-        if not isinstance(facet, dict):
-            return f"Expected object value type (got {type_name(facet)}) at {where}"
-        index, features = facet.get("index"), facet.get("features")
-        if not isinstance(index, dict):
-            return f'Missing required key "index" at {where}'
-        for key in ("byteStart", "byteEnd"):
-            value = index.get(key)
-            if isinstance(value, bool) or not isinstance(value, int):
-                return f"Expected integer value type (got {type_name(value)}) at {where}.index.{key}"
-            if value < 0:
-                return f"Value must be at least 0 at {where}.index.{key}"
-        if not isinstance(features, list):
-            return f'Missing required key "features" at {where}'
-        for j, feature in enumerate(features):
-            fwhere = f"{where}.features[{j}]"
-            kind = feature.get("$type") if isinstance(feature, dict) else None
-            if kind == "app.bsky.richtext.facet#link":
-                uri = feature.get("uri")
-                if not isinstance(uri, str) or not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$", uri) or not uri.isascii():
-                    return f"Invalid URI at {fwhere}.uri"
-            elif kind == "app.bsky.richtext.facet#mention":
-                did = feature.get("did")
-                if not isinstance(did, str) or not re.match(r"^did:[a-z]+:[a-zA-Z0-9._:%-]+$", did):
-                    return f"Invalid DID at {fwhere}.did"
-            elif kind == "app.bsky.richtext.facet#tag":
-                tag = feature.get("tag")
-                if not isinstance(tag, str):
-                    return f'Missing required key "tag" at {fwhere}'
-                if len(tag.encode("utf-8")) > 640:
-                    return f"string too long (maximum 640, got {len(tag.encode('utf-8'))}) at {fwhere}.tag"
-                if graphemes(tag) > 64:
-                    return f"grapheme too big (maximum 64, got {graphemes(tag)}) at {fwhere}.tag"
-    return None
-
-
-def _check_embed(embed: Any) -> str | None:
-    if not isinstance(embed, dict):
-        return f"Expected object value type (got {type_name(embed)}) at $.record.embed"
-    if embed.get("$type") != "app.bsky.embed.images":
-        return None  # other embeds are not checked by the sandbox
-    images = embed.get("images")
-    if not isinstance(images, list):
-        return 'Missing required key "images" at $.record.embed'
-    if len(images) > 4:
-        return f"Array is too long (maximum 4, got {len(images)}) at $.record.embed.images"
-    for i, image in enumerate(images):
-        where = f"$.record.embed.images[{i}]"
-        if not isinstance(image, dict):
-            return f"Expected object value type (got {type_name(image)}) at {where}"
-        if not isinstance(image.get("image"), dict) or image["image"].get("$type") != "blob":
-            return f"Expected blob value type at {where}.image"
-        if not isinstance(image.get("alt"), str):
-            return f'Missing required key "alt" at {where}'
-        ratio = image.get("aspectRatio")
-        if ratio is not None and not (
-            isinstance(ratio, dict)
-            and all(isinstance(ratio.get(k), int) and ratio[k] >= 1 for k in ("width", "height"))
-        ):
-            return f"Invalid aspectRatio at {where}.aspectRatio"
-    return None
-
-
-def validate_post(record: dict[str, Any]) -> str | None:
-    problem = _check_string(record, "text", required=True, max_bytes=TEXT_MAX_BYTES, max_graphemes=TEXT_MAX_GRAPHEMES)
-    problem = problem or _check_datetime(record, "createdAt")
-    if problem:
-        return problem
-    if "facets" in record and (problem := _check_facets(record["facets"])):
-        return problem
-    if "reply" in record:
-        reply = record["reply"]
-        if not isinstance(reply, dict):
-            return f"Expected object value type (got {type_name(reply)}) at $.record.reply"
-        for key in ("root", "parent"):
-            if key not in reply:
-                return f'Missing required key "{key}" at $.record.reply'
-            if problem := _check_strong_ref(reply[key], f"$.record.reply.{key}"):
-                return problem
-    if "embed" in record and (problem := _check_embed(record["embed"])):
-        return problem
-    if "langs" in record:
-        langs = record["langs"]
-        if not isinstance(langs, list) or not all(isinstance(lang, str) for lang in langs):
-            return "Expected array of strings at $.record.langs"
-        if len(langs) > 3:
-            return f"Array is too long (maximum 3, got {len(langs)}) at $.record.langs"
-    if "tags" in record and (not isinstance(record["tags"], list) or len(record["tags"]) > 8):
-        return "Invalid tags (maximum 8) at $.record.tags"
-    return None
-
-
-def validate_profile(record: dict[str, Any]) -> str | None:
-    return _check_string(record, "displayName", required=False, max_bytes=640, max_graphemes=64) or _check_string(
-        record, "description", required=False, max_bytes=2560, max_graphemes=256
-    )

@@ -19,6 +19,8 @@ media upload; the platform says which calls those are):
 - ``latencyMs`` with a status (or with mode ``timeout``) delays those N calls; ``latencyMs``
   alone delays every call of the platform until the faults are cleared.
 
+``after: N`` (a sandbox extension) lets the next N publishing calls through before the fault
+applies, so a test can fault the post creation that follows a media upload.
 ``DELETE`` clears the faults and the latency. Faults queue up: several POSTs run one after the other.
 ``GET /_sandbox/{platform}/fault-log`` lists the faults that were applied, in order, each with the
 call it hit (a sandbox extension: chaos tests match outcomes to the faults that really happened).
@@ -106,6 +108,7 @@ class Fault:
     retry_after: int | None = None
     latency_ms: int = 0
     hold_seconds: float = DEFAULT_HOLD_SECONDS
+    after: int = 0  # publishing calls to let through first (a sandbox extension)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -115,6 +118,7 @@ class Fault:
             "retryAfter": self.retry_after,
             "latencyMs": self.latency_ms,
             "holdSeconds": self.hold_seconds,
+            "after": self.after,
         }
 
 
@@ -140,7 +144,7 @@ class FaultQueue:
     def add(self, spec: Any) -> None:
         if not isinstance(spec, dict):
             raise FaultSpecError("the body must be a JSON object")
-        unknown = set(spec) - {"status", "count", "retryAfter", "mode", "latencyMs", "holdSeconds"}
+        unknown = set(spec) - {"status", "count", "retryAfter", "mode", "latencyMs", "holdSeconds", "after"}
         if unknown:
             raise FaultSpecError(f"unknown field(s): {', '.join(sorted(unknown))}")
         status = spec.get("status")
@@ -163,6 +167,7 @@ class FaultQueue:
             retry_after=_number(spec, "retryAfter", minimum=0, default=None),
             latency_ms=latency,
             hold_seconds=_number(spec, "holdSeconds", minimum=0, default=DEFAULT_HOLD_SECONDS, integer=False),
+            after=_number(spec, "after", minimum=0, default=0),
         )
         with self._lock:
             self._faults.append(fault)
@@ -173,6 +178,9 @@ class FaultQueue:
             if not self._faults:
                 return None
             head = self._faults[0]
+            if head.after > 0:  # e.g. let a media upload through and fault the post creation
+                head.after -= 1
+                return None
             head.remaining -= 1
             if head.remaining <= 0:
                 self._faults.pop(0)
@@ -344,6 +352,13 @@ class Sandbox:
         if parts == ["reset"] and method == "POST":
             self.reset()
             return SandboxResponse.json(200, {"status": "reset"})
+        if len(parts) == 2 and parts[0] == "files" and method in ("GET", "HEAD"):
+            from local.sandbox.files import files
+
+            found = files().get(parts[1])
+            if found is None:
+                return control_error(404, "NotFound", "No such sandbox file")
+            return SandboxResponse(200, found[1], {"Content-Type": found[0]})
         if len(parts) != 2:
             return control_error(404, "NotFound", "Unknown sandbox control endpoint")
         name, action = parts

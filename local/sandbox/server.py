@@ -20,6 +20,11 @@ from typing import Any, Final
 from local.http_body import read_body
 from local.sandbox.bluesky import BlueskySandbox
 from local.sandbox.core import Sandbox, SandboxPlatform, SandboxResponse, control_error
+from local.sandbox.linkedin import LinkedInSandbox
+from local.sandbox.meta import meta_platforms
+from local.sandbox.pinterest import PinterestSandbox
+from local.sandbox.threads import ThreadsSandbox
+from local.sandbox.twitter import TwitterSandbox
 
 MAX_BODY_BYTES: Final = 64 * 1024 * 1024  # the sandbox reads (and refuses) bodies up to this size
 
@@ -31,7 +36,7 @@ def build_platforms(*, bluesky_access_ttl_seconds: float | None = None) -> list[
         if bluesky_access_ttl_seconds is None
         else BlueskySandbox(access_ttl_seconds=bluesky_access_ttl_seconds)
     )
-    return [bluesky]
+    return [bluesky, PinterestSandbox(), ThreadsSandbox(), *meta_platforms(), LinkedInSandbox(), TwitterSandbox()]
 
 
 class _Handler(BaseHTTPRequestHandler):

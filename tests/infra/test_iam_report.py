@@ -42,6 +42,7 @@ def _names(s: Synthesized) -> dict[str, str]:
     names[s.logical_id(s.stack.publishing.dead_letter_queue)] = "queue/PublishDLQ"
     names[s.logical_id(s.stack.scheduling.role)] = "role/SchedulerRole"
     names[s.logical_id(s.stack.storage.media_bucket)] = "bucket/MediaBucket"
+    names[s.logical_id(s.stack.storage.platform_apps_secret)] = "secret/PlatformApps"
     return names
 
 

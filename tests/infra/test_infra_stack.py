@@ -109,6 +109,8 @@ def _expected_env_keys(fn: FunctionDef) -> set[str]:
         keys |= {Env.SCHEDULE_GROUP, Env.SCHEDULER_ROLE_ARN}
     if fn.secrets is not None:
         keys.add(Env.SECRETS_PREFIX)
+    if fn.platform_apps:
+        keys.add(Env.PLATFORM_APPS_SECRET)
     if fn.media_bucket is not None:
         keys.add(Env.MEDIA_BUCKET)
     if fn.routes:
@@ -323,9 +325,9 @@ def test_given_the_scheduler_role_then_it_may_only_send_to_the_publish_queue(syn
 def test_given_rate_scheduled_functions_then_each_has_one_schedule_whose_role_may_only_invoke_it(
     synthesized: Synthesized,
 ) -> None:
-    """The reconcile sweep runs on an EventBridge Scheduler rate() schedule (DESIGN.md)."""
+    """The reconcile sweep and the token refresher run on EventBridge Scheduler rate() schedules (DESIGN.md)."""
     scheduled = [fn for fn in resources.FUNCTIONS if fn.schedule_rate_minutes]
-    assert [fn.name for fn in scheduled] == [resources.SWEEPER.name]
+    assert [fn.name for fn in scheduled] == [resources.SWEEPER.name, resources.REFRESHER.name]
     schedules = synthesized.of_type("AWS::Scheduler::Schedule")
     assert len(schedules) == len(scheduled)
     for fn in scheduled:
@@ -519,7 +521,11 @@ def test_given_a_function_def_then_secrets_queue_and_scheduler_grants_follow_it(
         assert secret_actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
     else:
         assert SECRET_WRITE_ACTION in secret_actions
+    apps_secret = {"Ref": synthesized.logical_id(synthesized.stack.storage.platform_apps_secret)}
     for st in statements:
+        if st["Resource"] == apps_secret:  # the platform apps secret: read only, see its own test
+            assert fn.platform_apps and _as_list(st["Action"]) == ["secretsmanager:GetSecretValue"], fn.name
+            continue
         if any(a.startswith("secretsmanager:") for a in _as_list(st["Action"])):
             joined = json.dumps(st["Resource"])
             assert f":secret:{resources.secrets_prefix(PREFIX)}*" in joined
@@ -543,6 +549,37 @@ def test_given_a_function_def_then_secrets_queue_and_scheduler_grants_follow_it(
         if any(a.startswith("scheduler:") for a in _as_list(st["Action"])):
             assert f":schedule/{resources.schedule_group_name(PREFIX)}/*" in json.dumps(st["Resource"])
     assert not any(a.startswith("s3:") for a in actions) or fn.media_bucket is not None
+
+
+def test_given_the_platform_apps_secret_then_it_is_named_output_and_read_only_by_the_functions_that_need_it(
+    synthesized: Synthesized,
+) -> None:
+    secret = synthesized.stack.storage.platform_apps_secret
+    secret_id = synthesized.logical_id(secret)
+    props = synthesized.resources[secret_id]["Properties"]
+    assert props["Name"] == resources.platform_apps_secret_name(PREFIX)
+    assert props["SecretString"] == "{}"  # nothing secret in the template: the operator fills it
+    assert synthesized.resources[secret_id]["DeletionPolicy"] == "Retain"
+    outputs = synthesized.template.to_json()["Outputs"]
+    assert outputs["PlatformAppsSecretName"]["Value"] == resources.platform_apps_secret_name(PREFIX)
+    readers = set()
+    for fn in resources.FUNCTIONS:
+        env = _function_resource(synthesized, fn)["Properties"]["Environment"]["Variables"]
+        granted = [st for st in _role_statements(synthesized, fn) if st["Resource"] == {"Ref": secret_id}]
+        if fn.platform_apps:
+            readers.add(fn.name)
+            assert env[Env.PLATFORM_APPS_SECRET] == resources.platform_apps_secret_name(PREFIX), fn.name
+            assert [_as_list(st["Action"]) for st in granted] == [["secretsmanager:GetSecretValue"]], fn.name
+        else:
+            assert not granted and Env.PLATFORM_APPS_SECRET not in env, fn.name
+    assert readers == {"connect", "complete", "posts", "publisher", "dlq", "refresher"}
+
+
+def test_given_the_refresher_then_it_runs_every_15_minutes_and_writes_only_accounts(synthesized: Synthesized) -> None:
+    assert resources.REFRESHER.schedule_rate_minutes == 15
+    schedule = synthesized.stack.scheduling.rate_schedules[resources.REFRESHER.name]
+    assert schedule.schedule_expression == "rate(15 minutes)"
+    assert _table_access(synthesized, resources.REFRESHER) == {resources.ACCOUNTS.logical_id: Access.WRITE}
 
 
 def test_given_the_profiles_function_then_it_cannot_write_posts_or_touch_secrets(synthesized: Synthesized) -> None:

@@ -13,7 +13,7 @@ from crosspost.api.services import reset_services
 from crosspost.aws.clients import reset_clients
 from crosspost.composition import reset_dependencies
 from crosspost.settings import reset_settings
-from local.provision import provision
+from local.provision import provision, sandbox_platform_base_urls, seed_platform_apps
 from tests.integration.harness import ApiClient, QueueDriver
 
 
@@ -47,11 +47,16 @@ def sandbox() -> Iterator[object]:
 
 @pytest.fixture
 def with_sandbox(aws: dict[str, str], sandbox: object, monkeypatch: pytest.MonkeyPatch) -> object:
-    """AWS plus the sandbox, with the local-only allow-list naming the sandbox's origin."""
+    """AWS plus the sandbox, with the local-only allow-list naming the sandbox's origin, every
+    OAuth platform pointed at the sandbox and the sandbox's apps in the platform apps secret."""
+    from local.sandbox.oauth import SANDBOX_APPS
+
     url = sandbox.url  # type: ignore[attr-defined]
     parts = urlsplit(url)
     monkeypatch.setenv("LOCAL_ALLOWED_ORIGINS", f"{parts.scheme}://{parts.netloc}")
     monkeypatch.setenv("BLUESKY_DEFAULT_SERVICE", f"{url}/bluesky")
+    monkeypatch.setenv("PLATFORM_BASE_URLS", sandbox_platform_base_urls(url))
+    seed_platform_apps(aws, {name: dict(app) for name, app in SANDBOX_APPS.items()})
     _reset_caches()
     import httpx
 

@@ -413,9 +413,10 @@ def test_disconnect_deletes_the_secret_and_cancels_queued_posts(
 ) -> None:
     post_id = api.post("/v1/posts", post_body(account["id"], scheduledAt=in_seconds(3600))).json["id"]
     secrets = boto3.client("secretsmanager")
-    assert len(secrets.list_secrets()["SecretList"]) == 1
+    accounts_only = [{"Key": "name", "Values": [aws["SECRETS_PREFIX"]]}]  # not the platform apps secret
+    assert len(secrets.list_secrets(Filters=accounts_only)["SecretList"]) == 1
     assert api.delete(f"/v1/accounts/{account['id']}").status == 204
-    assert secrets.list_secrets()["SecretList"] == []
+    assert secrets.list_secrets(Filters=accounts_only)["SecretList"] == []
     assert api.get(f"/v1/accounts/{account['id']}").status == 404
     assert api.get(f"/v1/posts/{post_id}").json["status"] == "canceled"
     assert connect(api).status == 201  # the secret's name is free again at once
@@ -450,7 +451,8 @@ def test_no_secret_in_any_response_or_log_line(
         api.post("/v1/api-keys", {"name": "x"}),
     ]
     new_key = responses[-1].json["key"]
-    secret_name = boto3.client("secretsmanager").list_secrets()["SecretList"][0]["Name"]
+    accounts_only = [{"Key": "name", "Values": [aws["SECRETS_PREFIX"]]}]  # not the platform apps secret
+    secret_name = boto3.client("secretsmanager").list_secrets(Filters=accounts_only)["SecretList"][0]["Name"]
     tokens = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=secret_name)["SecretString"])
     secrets = [APP_PASSWORD, workspace["apiKey"], tokens["accessToken"], tokens["refreshToken"]]
     everything = "\n".join(r.text for r in responses[:-1]) + "\n" + captured_logs.getvalue()

@@ -20,8 +20,9 @@ from crosspost.errors import (
     PlatformUnavailableError,
     ValidationFailedError,
 )
+from crosspost.media import sniff_image
 from crosspost.platforms.base import MediaItem, PublishRequest, TokenSet
-from crosspost.platforms.bluesky import BlueskyAdapter, BlueskyAuth, jwt_expiry, pds_endpoint, sniff_image
+from crosspost.platforms.bluesky import BlueskyAdapter, BlueskyAuth, jwt_expiry, pds_endpoint
 from crosspost.platforms.registry import adapter_for, credentials_auth_for
 from crosspost.platforms.tid import derive_tid, is_valid_tid
 
@@ -154,6 +155,10 @@ def test_registry_finds_the_adapter_and_auth() -> None:
     assert (caps.text_max_graphemes, caps.text_max_bytes, caps.max_images, caps.max_videos) == (300, 3000, 4, 1)
     assert caps.first_comment and caps.first_comment_max_graphemes == 300 and caps.idempotent_create
     assert caps.alt_text_max_graphemes == 2000 and caps.renews_indefinitely and caps.image_video_exclusive
+    # Stage-B limits (the lexicon's): any image type up to 2 MB, one MP4 video up to 100 MB, sent as bytes.
+    assert caps.media_transfer == "bytes"
+    assert (caps.image_mime_types, caps.image_max_bytes) == (frozenset({"image/*"}), 2_000_000)
+    assert (caps.video_mime_types, caps.video_max_bytes) == (frozenset({"video/mp4"}), 100_000_000)
 
 
 # ---- JWT, DID document -----------------------------------------------------------------------------
@@ -480,21 +485,66 @@ def test_images_are_uploaded_and_embedded_in_order() -> None:
     ]
 
 
+def mp4(brand: bytes = b"mp42", size: int = 256) -> bytes:
+    ftyp = (24).to_bytes(4, "big") + b"ftyp" + brand + bytes(4) + brand + b"isom"
+    return ftyp + (size - 24).to_bytes(4, "big") + b"mdat" + bytes(size - 32)
+
+
+def blob_upload(uploads: list[bytes]) -> Handler:
+    def upload(r: httpx.Request) -> httpx.Response:
+        uploads.append(r.content)
+        blob = {"$type": "blob", "ref": {"$link": f"bafkrei{len(uploads)}"}, "mimeType": r.headers["content-type"]}
+        return httpx.Response(200, json={"blob": {**blob, "size": len(r.content)}})
+
+    return upload
+
+
+def test_a_video_is_uploaded_as_a_blob_and_embedded_with_alt_and_aspect_ratio() -> None:
+    pds = FakePds()
+    uploads: list[bytes] = []
+    pds.routes["com.atproto.repo.uploadBlob"] = blob_upload(uploads)
+    clip = mp4()
+    media = (MediaItem(kind="video", data=clip, content_type="video/mp4", alt_text="a clip", width=1920, height=1080),)
+    result = run(BlueskyAdapter(client(pds)).publish(tokens(), request("watch", media=media)))
+    assert uploads == [clip] and result.uri
+    assert pds.calls("uploadBlob")[0].headers["Content-Type"] == "video/mp4"
+    embed = json.loads(pds.calls("putRecord")[0].content)["record"]["embed"]
+    assert embed == {
+        "$type": "app.bsky.embed.video",
+        "video": {"$type": "blob", "ref": {"$link": "bafkrei1"}, "mimeType": "video/mp4", "size": len(clip)},
+        "alt": "a clip",
+        "aspectRatio": {"width": 1920, "height": 1080},
+    }
+
+
+def test_a_video_without_alt_or_size_leaves_them_out_and_its_type_is_sniffed() -> None:
+    pds = FakePds()
+    pds.routes["com.atproto.repo.uploadBlob"] = blob_upload([])
+    run(BlueskyAdapter(client(pds)).publish(tokens(), request("", media=(MediaItem(kind="video", data=mp4()),))))
+    assert pds.calls("uploadBlob")[0].headers["Content-Type"] == "video/mp4"
+    embed = json.loads(pds.calls("putRecord")[0].content)["record"]["embed"]
+    assert set(embed) == {"$type", "video"}
+
+
 @pytest.mark.parametrize(
     ("item", "rule"),
     [
-        (MediaItem(kind="video", data=b"\x00\x00\x00\x18ftypmp42"), "bluesky.media.unsupported"),
-        (MediaItem(kind="image", url="https://example.com/a.png"), "bluesky.media.unsupported"),
+        (MediaItem(kind="image", url="https://example.com/a.png"), "bluesky.media.invalid"),
+        (MediaItem(kind="video", url="https://example.com/a.mp4"), "bluesky.media.invalid"),
         (MediaItem(kind="image", data=png(1, 1) + bytes(2_000_000)), "bluesky.media.too_large"),
         (MediaItem(kind="image", data=b"plain text"), "bluesky.media.mime_allowed"),
         (MediaItem(kind="image", data=png(1, 1), content_type="application/pdf"), "bluesky.media.mime_allowed"),
+        (MediaItem(kind="video", data=mp4(b"qt  ")), "bluesky.media.mime_allowed"),
+        (MediaItem(kind="video", data=mp4(), content_type="video/quicktime"), "bluesky.media.mime_allowed"),
+        (MediaItem(kind="video", data=b"not a video at all"), "bluesky.media.mime_allowed"),
+        (MediaItem(kind="video", data=mp4(), alt_text="x" * 1001), "bluesky.media.alt_text_max_graphemes"),
     ],
 )
 def test_unsupported_media_is_refused_before_anything_is_sent(item: MediaItem, rule: str) -> None:
     pds = FakePds()
     with pytest.raises(ContentRejectedError) as caught:
         run(BlueskyAdapter(client(pds)).publish(tokens(), request("x", media=(item,))))
-    assert caught.value.rule == rule and caught.value.field == "media[0]" and pds.requests == []
+    assert caught.value.rule == rule and caught.value.field.startswith("media[0]") and pds.requests == []
 
 
 def test_preflight_checks_known_image_bytes() -> None:
@@ -507,6 +557,23 @@ def test_preflight_checks_known_image_bytes() -> None:
         ),
     )
     assert [(d.rule, d.field) for d in BlueskyAdapter.preflight(req)] == [("bluesky.media.too_large", "media[1]")]
+
+
+def test_preflight_checks_a_videos_stored_type_and_size() -> None:
+    def rules(item: MediaItem) -> list[tuple[str, str | None]]:
+        return [(d.rule, d.field) for d in BlueskyAdapter.preflight(request("x", media=(item,)))]
+
+    assert rules(MediaItem(kind="video", content_type="video/mp4", size=100_000_000)) == []
+    assert rules(MediaItem(kind="video", content_type="video/mp4", size=100_000_001)) == [
+        ("bluesky.media.too_large", "media[0]")
+    ]
+    assert rules(MediaItem(kind="video", content_type="video/quicktime", size=10)) == [
+        ("bluesky.media.mime_allowed", "media[0]")
+    ]
+    assert rules(MediaItem(kind="video", alt_text="é" * 1000)) == []
+    assert rules(MediaItem(kind="video", alt_text="é" * 1001)) == [
+        ("bluesky.media.alt_text_max_graphemes", "media[0].altText")
+    ]
 
 
 def test_sniffing() -> None:

@@ -23,6 +23,7 @@ class Env(StrEnum):
     OAUTH_STATES_TABLE = "OAUTH_STATES_TABLE"
     IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
     RATE_LIMITS_TABLE = "RATE_LIMITS_TABLE"
+    MEDIA_TABLE = "MEDIA_TABLE"
     PUBLISH_QUEUE_URL = "PUBLISH_QUEUE_URL"
     PUBLISH_QUEUE_ARN = "PUBLISH_QUEUE_ARN"
     MEDIA_BUCKET = "MEDIA_BUCKET"
@@ -33,6 +34,8 @@ class Env(StrEnum):
     REDIRECT_URI_ALLOW_LIST = "REDIRECT_URI_ALLOW_LIST"
     LOCAL_ALLOWED_ORIGINS = "LOCAL_ALLOWED_ORIGINS"
     BLUESKY_DEFAULT_SERVICE = "BLUESKY_DEFAULT_SERVICE"
+    PLATFORM_BASE_URLS = "PLATFORM_BASE_URLS"
+    PLATFORM_APPS_SECRET = "PLATFORM_APPS_SECRET"
     SCHEDULE_LEAD_SECONDS = "SCHEDULE_LEAD_SECONDS"
     MAX_PUBLISH_ATTEMPTS = "MAX_PUBLISH_ATTEMPTS"
     PUBLISH_NOW_BUDGET_SECONDS = "PUBLISH_NOW_BUDGET_SECONDS"
@@ -44,6 +47,11 @@ class Env(StrEnum):
     RATE_LIMIT_PER_MINUTE = "RATE_LIMIT_PER_MINUTE"
     PLATFORM_TIMEOUT_SECONDS = "PLATFORM_TIMEOUT_SECONDS"
     SWEEP_GRACE_SECONDS = "SWEEP_GRACE_SECONDS"
+    REFRESH_WINDOW_SECONDS = "REFRESH_WINDOW_SECONDS"
+    REFRESH_CONCURRENCY = "REFRESH_CONCURRENCY"
+    REFRESH_BATCH_MAX = "REFRESH_BATCH_MAX"
+    REFRESH_LEASE_SECONDS = "REFRESH_LEASE_SECONDS"
+    REFRESH_WAIT_SECONDS = "REFRESH_WAIT_SECONDS"
     FAULT_INJECTION = "CROSSPOST_FAULT_INJECTION"
     AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
     POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
@@ -107,8 +115,9 @@ ACCOUNTS = TableDef(
         Index("byWorkspace", Key("workspaceId"), Key("createdKey")),
         # reconnect: one row per (workspace, platform, platformAccountId)
         Index("byPlatformAccount", Key("platformAccountKey")),
-        # token refresher: sparse, only accounts with a known expiry carry refreshShard
-        Index("byTokenExpiry", Key("refreshShard"), Key("tokenExpiresAt")),
+        # token refresher: sparse, only accounts renewed ahead of time carry refreshShard (one
+        # shard: a refresh is due for a few accounts a minute at most), sorted by when it is due
+        Index("byRefreshDue", Key("refreshShard"), Key("refreshDueAt")),
     ),
 )
 POSTS = TableDef(
@@ -144,7 +153,16 @@ RATE_LIMITS = TableDef(
     partition=Key("pk"),
     ttl_attribute="ttl",
 )
-TABLES: tuple[TableDef, ...] = (WORKSPACES, API_KEYS, ACCOUNTS, POSTS, OAUTH_STATES, IDEMPOTENCY, RATE_LIMITS)
+MEDIA = TableDef(
+    # Uploaded media (POST /v1/media, and a post's inline bytes): pk = media id; the workspace is an
+    # attribute checked on every read (media is only ever read by id). ``ttl`` is set only while an
+    # upload is pending, so an upload that never arrives leaves no row behind.
+    logical_id="Media",
+    env=Env.MEDIA_TABLE,
+    partition=Key("id"),
+    ttl_attribute="ttl",
+)
+TABLES: tuple[TableDef, ...] = (WORKSPACES, API_KEYS, ACCOUNTS, POSTS, OAUTH_STATES, IDEMPOTENCY, RATE_LIMITS, MEDIA)
 
 
 @dataclass(frozen=True)
@@ -168,6 +186,10 @@ QUEUES = QueueDefs()
 PUBLISHER_TIMEOUT_SECONDS = 90
 PUBLISHER_BATCH_SIZE = 10
 MEDIA_BUCKET_LOGICAL_ID = "MediaBucket"
+# Copies of media URLs fetched at publish, for platforms that fetch media themselves (a presigned
+# GET valid one hour): kept a few days for a retry, then expired by a lifecycle rule.
+MEDIA_COPIES_PREFIX = "posts/"
+MEDIA_COPIES_DAYS = 7
 
 
 def schedule_group_name(prefix: str) -> str:
@@ -176,6 +198,12 @@ def schedule_group_name(prefix: str) -> str:
 
 def secrets_prefix(prefix: str) -> str:
     return f"{prefix}/accounts/"
+
+
+def platform_apps_secret_name(prefix: str) -> str:
+    """The one secret holding every platform app's OAuth client (README "Platform apps"); outside
+    the accounts' prefix, so a grant on account secrets never covers it."""
+    return f"{prefix}/platform-apps"
 
 
 class Access(StrEnum):
@@ -212,6 +240,8 @@ class FunctionDef:
     dead_letter_queue: bool = False
     # Invoked on a rate schedule every this many minutes (EventBridge Scheduler; locally a timer).
     schedule_rate_minutes: int | None = None
+    # Reads the platform apps secret (OAuth client ids/secrets): connects, exchanges, refreshes.
+    platform_apps: bool = False
 
 
 # Every authenticated route: look the API key up, and count the request against its rate limit.
@@ -235,6 +265,7 @@ API_FUNCTIONS: tuple[FunctionDef, ...] = (
             OAUTH_STATES.logical_id: Access.WRITE,
         },
         secrets=Access.WRITE,
+        platform_apps=True,
     ),
     FunctionDef(
         name="complete",
@@ -249,6 +280,7 @@ API_FUNCTIONS: tuple[FunctionDef, ...] = (
             OAUTH_STATES.logical_id: Access.WRITE,
         },
         secrets=Access.WRITE,
+        platform_apps=True,
     ),
     FunctionDef(
         name="accounts",
@@ -279,11 +311,29 @@ API_FUNCTIONS: tuple[FunctionDef, ...] = (
             ACCOUNTS.logical_id: Access.WRITE,
             POSTS.logical_id: Access.WRITE,
             IDEMPOTENCY.logical_id: Access.WRITE,
+            # a post's mediaId is looked up; its inline bytes are stored as a media row
+            MEDIA.logical_id: Access.WRITE,
         },
         # publish-now: Bluesky sessions rotate, an auth-expired publish refreshes once
         secrets=Access.WRITE,
+        platform_apps=True,
         publish_queue=True,
         scheduler=True,
+        # inline bytes are stored as media objects; publish-now reads them, and stores a fetched
+        # URL medium for platforms that fetch media themselves
+        media_bucket=Access.WRITE,
+    ),
+    FunctionDef(
+        name="media",
+        code_dir="api",
+        routes=(
+            Route("POST", "/v1/media"),
+            Route("GET", "/v1/media/{id}"),
+        ),
+        tables={**_AUTH_TABLES, MEDIA.logical_id: Access.WRITE},
+        # inline bytes are written here; presigned PUTs are signed with this role's PutObject;
+        # GET of a pending upload reads its head (and deletes an upload that failed the checks)
+        media_bucket=Access.WRITE,
     ),
     FunctionDef(
         name="profiles",
@@ -313,7 +363,11 @@ PUBLISHER = FunctionDef(
     code_dir="publisher",
     tables={ACCOUNTS.logical_id: Access.WRITE, POSTS.logical_id: Access.WRITE},
     secrets=Access.WRITE,
+    platform_apps=True,
     publish_queue=True,
+    # a post carries its media's stored key, type and size (no media-table read): the publisher reads
+    # the objects, and stores a fetched URL medium for platforms that fetch media themselves
+    media_bucket=Access.WRITE,
     memory_mb=1024,
     timeout_seconds=PUBLISHER_TIMEOUT_SECONDS,
 )
@@ -339,11 +393,25 @@ DEAD_LETTERS = FunctionDef(
     tables={ACCOUNTS.logical_id: Access.WRITE, POSTS.logical_id: Access.WRITE},
     # the look-up uses the account's session; Bluesky sessions rotate when refreshed
     secrets=Access.WRITE,
+    platform_apps=True,
     dead_letter_queue=True,
     timeout_seconds=30,
 )
 
-FUNCTIONS: tuple[FunctionDef, ...] = (*API_FUNCTIONS, PUBLISHER, SWEEPER, DEAD_LETTERS)
+REFRESHER = FunctionDef(
+    # The token refresher (DESIGN.md "Token refresh"): renews the tokens of accounts whose
+    # refreshDueAt is near (the byRefreshDue index), under the per-account refresh lease.
+    name="refresher",
+    code_dir="refresher",
+    tables={ACCOUNTS.logical_id: Access.WRITE},
+    secrets=Access.WRITE,
+    platform_apps=True,
+    schedule_rate_minutes=15,
+    memory_mb=512,
+    timeout_seconds=300,
+)
+
+FUNCTIONS: tuple[FunctionDef, ...] = (*API_FUNCTIONS, PUBLISHER, SWEEPER, DEAD_LETTERS, REFRESHER)
 
 
 def route_table() -> dict[tuple[str, str], FunctionDef]:

@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crosspost.api import errors
-from crosspost.api.routes import accounts, api_keys, docs, posts, profiles
+from crosspost.api.routes import accounts, api_keys, docs, media, oauth, posts, profiles
 from crosspost.api.services import authenticator, rate_limiter
 from crosspost.errors import ApiRateLimitedError, UnauthenticatedError
 from crosspost.ids import new_request_id
@@ -39,7 +39,9 @@ app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(profiles.router, prefix="/v1/profiles")
 app.include_router(api_keys.router, prefix="/v1/api-keys")
 app.include_router(accounts.router, prefix="/v1/accounts")
+app.include_router(oauth.router, prefix="/v1/oauth")
 app.include_router(posts.router, prefix="/v1/posts")
+app.include_router(media.router, prefix="/v1/media")
 app.include_router(docs.router)
 
 

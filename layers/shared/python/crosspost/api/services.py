@@ -12,6 +12,8 @@ from crosspost.services.workspaces import ApiKeyAuthenticator, Caller
 
 if TYPE_CHECKING:  # imported where used: a cold start pays only for the routes it serves
     from crosspost.services.accounts import AccountService
+    from crosspost.services.media import MediaService
+    from crosspost.services.oauth import OAuthService
     from crosspost.services.posts import PostService
     from crosspost.services.rate_limit import RateLimiter
 
@@ -41,11 +43,31 @@ def account_service() -> AccountService:
 
 
 @lru_cache(maxsize=1)
+def oauth_service() -> OAuthService:
+    from crosspost.services.oauth import OAuthService
+
+    d = dependencies()
+    return OAuthService(d.settings, d.workspaces, d.oauth_states, account_service(), d.platform_config)
+
+
+@lru_cache(maxsize=1)
 def post_service() -> PostService:
     from crosspost.services.posts import PostService
 
     d = dependencies()
-    return PostService(d.settings, d.accounts, d.posts, d.vault, d.scheduler, d.queue)
+    # its media service is built on first use: a cold start that never sees media does not import it
+    return PostService(d.settings, d.accounts, d.posts, d.vault, d.scheduler, d.queue, configs=d.platform_config)
+
+
+@lru_cache(maxsize=1)
+def media_service() -> MediaService:
+    """Media uploads, and a post's media at create. The stores are cheap to build: their boto3
+    clients are made on first call, so posts without media never create an S3 client."""
+    from crosspost.aws.media import MediaBucket, MediaStore
+    from crosspost.services.media import MediaService
+
+    s = dependencies().settings
+    return MediaService(s, MediaStore(s.media_table), MediaBucket(s.media_bucket))
 
 
 def caller(router: Router) -> Caller:
@@ -56,5 +78,5 @@ def caller(router: Router) -> Caller:
 
 
 def reset_services() -> None:
-    for cached in (authenticator, rate_limiter, account_service, post_service):
+    for cached in (authenticator, rate_limiter, account_service, oauth_service, post_service, media_service):
         cached.cache_clear()

@@ -27,6 +27,9 @@ from botocore.loaders import JSONFileLoader, Loader
 from botocore.session import Session as BotocoreSession
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+# Presigned S3 URLs must be SigV4: only it binds Content-Type and Content-Length into a presigned PUT
+# (botocore still presigns SigV2 on us-east-1's global endpoint by default).
+_SERVICE_CONFIG = {"s3": _CONFIG.merge(Config(signature_version="s3v4"))}
 _clients: dict[str, Any] = {}
 _session: boto3.session.Session | None = None
 _lock = threading.Lock()
@@ -89,7 +92,7 @@ def client(service: str) -> Any:
             if found is None:
                 if _session is None:
                     _session = _new_session()
-                found = _session.client(service, config=_CONFIG)
+                found = _session.client(service, config=_SERVICE_CONFIG.get(service, _CONFIG))
                 _clients[service] = found
     return found
 

@@ -120,8 +120,8 @@ class AccountStore(TableStore):
         record["platformAccountKey"] = _platform_account_key(
             account.workspace_id, account.platform, account.platform_account_id
         )
-        if account.token_expires_at is not None:
-            # sparse index: only accounts whose connection can expire are looked at by the refresher
+        if account.refresh_due_at is not None:
+            # sparse index: only accounts whose tokens are renewed ahead of time are in byRefreshDue
             record["refreshShard"] = self.REFRESH_SHARD
         return record
 
@@ -200,6 +200,117 @@ class AccountStore(TableStore):
             "SET lastError = :e, updatedAt = :t",
             {":e": error.to_record(), ":t": error.occurred_at},
         )
+
+    # ---- token refresh (crosspost.services.token_refresh) ------------------------------------------
+
+    def refresh_due_before(self, before: datetime, *, limit: int) -> list[Account]:
+        """Up to ``limit`` accounts whose ``refreshDueAt`` is at or before ``before``, most overdue
+        first (the sparse byRefreshDue index). Eventually consistent: the lease re-reads the row."""
+        accounts: list[Account] = []
+        start: dict[str, Any] | None = None
+        while len(accounts) < limit:
+            args: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": "byRefreshDue",
+                "KeyConditionExpression": "refreshShard = :s AND refreshDueAt <= :t",
+                "ExpressionAttributeValues": to_item({":s": self.REFRESH_SHARD, ":t": before}),
+                "Limit": limit - len(accounts),
+            }
+            if start:
+                args["ExclusiveStartKey"] = start
+            response = self.ddb.query(**args)
+            accounts.extend(Account.model_validate(from_item(i)) for i in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        return accounts
+
+    def take_refresh_lease(
+        self, account_id: str, *, token: str, until: datetime, at: datetime
+    ) -> tuple[Account | None, bool]:
+        """Take the account's refresh lease unless someone holds an unexpired one:
+        ``(the row as it is now, True)`` (strongly consistent, from the write itself);
+        ``(None, True)`` when another process holds the lease; ``(None, False)`` when the account
+        is gone (disconnected)."""
+        try:
+            response = self.ddb.update_item(
+                TableName=self.table_name,
+                Key=to_item({"id": account_id}),
+                UpdateExpression="SET refreshLeaseToken = :token, refreshLeaseUntil = :until",
+                ConditionExpression=(
+                    "attribute_exists(id) AND (attribute_not_exists(refreshLeaseUntil) OR refreshLeaseUntil < :now)"
+                ),
+                ExpressionAttributeValues=to_item({":token": token, ":until": until, ":now": at}),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return None, bool(exc.response.get("Item"))
+            raise
+        return Account.model_validate(from_item(response["Attributes"])), True
+
+    def release_refresh_lease(self, account_id: str, token: str) -> None:
+        self._update_if_holding(account_id, token, "REMOVE refreshLeaseToken, refreshLeaseUntil", {})
+
+    def record_refreshed(
+        self,
+        account_id: str,
+        token: str,
+        *,
+        token_expires_at: datetime | None,
+        refresh_due_at: datetime | None,
+        at: datetime,
+        clear_error: bool,
+    ) -> None:
+        """After a refresh under the lease ``token``: the connection's new expiry and the next
+        refresh time (the index entry goes with it when there is none), lease released; the
+        refresh failure recorded before, if ``clear_error``."""
+        sets = ["updatedAt = :at"]
+        removes = ["refreshLeaseToken", "refreshLeaseUntil"]
+        values: dict[str, Any] = {":at": at}
+        if token_expires_at is not None:
+            sets.append("tokenExpiresAt = :exp")
+            values[":exp"] = token_expires_at
+        else:
+            removes.append("tokenExpiresAt")
+        if refresh_due_at is not None:
+            sets += ["refreshDueAt = :due", "refreshShard = :shard"]
+            values.update({":due": refresh_due_at, ":shard": self.REFRESH_SHARD})
+        else:
+            removes += ["refreshDueAt", "refreshShard"]
+        if clear_error:
+            removes.append("lastError")
+        expression = f"SET {', '.join(sets)} REMOVE {', '.join(removes)}"
+        self._update_if_holding(account_id, token, expression, values)
+
+    def record_refresh_failure(self, account_id: str, token: str, error: LastError) -> None:
+        """The refresh was refused for good: ``lastError``, out of the refresher's index (the user
+        must reconnect; a reconnect puts it back), lease released."""
+        self._update_if_holding(
+            account_id,
+            token,
+            "SET lastError = :e, updatedAt = :t"
+            " REMOVE refreshDueAt, refreshShard, refreshLeaseToken, refreshLeaseUntil",
+            {":e": error.to_record(), ":t": error.occurred_at},
+        )
+
+    def _update_if_holding(self, account_id: str, token: str, expression: str, values: dict[str, Any]) -> bool:
+        """Apply the update only while the lease ``token`` is still ours (a lease that ran out and
+        was taken by another refresher is theirs to finish)."""
+        try:
+            self.ddb.update_item(
+                TableName=self.table_name,
+                Key=to_item({"id": account_id}),
+                UpdateExpression=expression,
+                ConditionExpression="refreshLeaseToken = :lease",
+                ExpressionAttributeValues=to_item({**values, ":lease": token}),
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
 
     def _update_if_exists(self, account_id: str, expression: str, values: dict[str, Any]) -> None:
         try:

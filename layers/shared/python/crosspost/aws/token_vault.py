@@ -38,6 +38,7 @@ def _encode(tokens: TokenSet) -> str:
             "refreshToken": tokens.refresh_token,
             "accessExpiresAt": iso(tokens.access_expires_at) if tokens.access_expires_at else None,
             "connectionExpiresAt": iso(tokens.connection_expires_at) if tokens.connection_expires_at else None,
+            "refreshAfter": iso(tokens.refresh_after) if tokens.refresh_after else None,
             "extra": tokens.extra,
         }
     )
@@ -50,6 +51,7 @@ def _decode(raw: str) -> TokenSet:
         refresh_token=data.get("refreshToken"),
         access_expires_at=parse_iso(data["accessExpiresAt"]) if data.get("accessExpiresAt") else None,
         connection_expires_at=parse_iso(data["connectionExpiresAt"]) if data.get("connectionExpiresAt") else None,
+        refresh_after=parse_iso(data["refreshAfter"]) if data.get("refreshAfter") else None,
         extra=data.get("extra") or {},
     )
 

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from pydantic.alias_generators import to_camel
 
 from crosspost.clock import iso, now
-from crosspost.models.domain import Account, ApiKey, Post, Profile, token_health
+from crosspost.models.domain import Account, ApiKey, Media, Post, Profile, token_health
 
 Platform = Literal["bluesky", "facebook", "instagram", "linkedin", "pinterest", "threads", "twitter"]
 
@@ -65,10 +65,15 @@ class ConnectStartRequest(Wire):
     extended_scopes: bool = False
 
 
-class BlueskyCompleteRequest(Wire):
+class CompleteConnectRequest(Wire):
+    """Finish a connect flow. OAuth platforms: ``{profileId?, code, state}``; Bluesky:
+    ``{profileId?, handle, appPassword, service?}`` (the route checks which shape its platform takes)."""
+
     profile_id: str | None = Field(default=None, max_length=64)
-    handle: str = Field(min_length=1, max_length=253)
-    app_password: str = Field(min_length=1, max_length=128, repr=False)  # never in a log or traceback
+    code: str | None = Field(default=None, min_length=1, max_length=4096, repr=False)
+    state: str | None = Field(default=None, min_length=1, max_length=256)
+    handle: str | None = Field(default=None, min_length=1, max_length=253)
+    app_password: str | None = Field(default=None, min_length=1, max_length=128, repr=False)  # never logged
     service: str | None = Field(default=None, max_length=2048)
 
 
@@ -287,6 +292,14 @@ class ConnectMethodResponse(Response):
     fields: list[str]
 
 
+class ConnectStartResponse(Response):
+    """An OAuth connect flow started: send the user's browser to ``authorizationUrl``."""
+
+    authorization_url: str
+    state: str
+    expires_at: datetime
+
+
 class AccountListResponse(Response):
     accounts: list[AccountResponse]
     next_cursor: str | None
@@ -305,3 +318,66 @@ class ProfileListResponse(Response):
 class ApiKeyListResponse(Response):
     api_keys: list[ApiKeyResponse]
     next_cursor: str | None
+
+
+# ---- media (API.md "Media") -----------------------------------------------------------------------
+
+
+class CreateMediaRequest(Wire):
+    """``bytesBase64`` (inline, within the 5 MB body limit) or ``size`` (a presigned upload follows)."""
+
+    kind: Literal["image", "video"]
+    content_type: str = Field(min_length=1, max_length=100)
+    bytes_base64: str | None = Field(default=None, repr=False)
+    size: int | None = Field(default=None, ge=1, description="Bytes the presigned upload will carry.")
+
+    @model_validator(mode="after")
+    def _bytes_or_size(self) -> CreateMediaRequest:
+        if (self.bytes_base64 is None) == (self.size is None):
+            raise ValueError("give either bytesBase64 (inline) or size (presigned upload), not both")
+        return self
+
+
+class MediaErrorResponse(Response):
+    rule: str
+    message: str
+
+
+class MediaResponse(Response):
+    id: str
+    kind: str
+    content_type: str
+    size: int
+    status: Literal["pending", "ready", "failed"]
+    width: int | None
+    height: int | None
+    created_at: datetime
+    error: MediaErrorResponse | None = None
+    # Only in the answer that created a pending medium: PUT the bytes there within 15 minutes, with
+    # exactly ``uploadHeaders`` (Content-Type and the declared Content-Length are signed).
+    upload_url: str | None = None
+    upload_url_expires_at: datetime | None = None
+    upload_headers: dict[str, str] | None = None
+
+    @classmethod
+    def from_domain(
+        cls, m: Media, *, upload_url: str | None = None, upload_url_expires_at: datetime | None = None
+    ) -> dict[str, Any]:
+        body = cls(
+            id=m.id,
+            kind=m.kind,
+            content_type=m.content_type,
+            size=m.size,
+            status=m.status.value,
+            width=m.width,
+            height=m.height,
+            created_at=m.created_at,
+            error=MediaErrorResponse(rule=m.error.rule, message=m.error.message) if m.error else None,
+            upload_url=upload_url,
+            upload_url_expires_at=upload_url_expires_at,
+            upload_headers={"Content-Type": m.content_type, "Content-Length": str(m.size)} if upload_url else None,
+        ).body()
+        if upload_url is None:  # the upload fields belong to the creating answer only
+            for name in ("uploadUrl", "uploadUrlExpiresAt", "uploadHeaders"):
+                body.pop(name)
+        return body

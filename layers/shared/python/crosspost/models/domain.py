@@ -42,6 +42,8 @@ class LastError(Entity):
     occurred_at: datetime
     code: str | None = None
     rule: str | None = None
+    # What failed: "publish" or "refresh" (a refresh success clears only a refresh failure).
+    source: str | None = None
 
 
 class Account(Entity):
@@ -61,6 +63,13 @@ class Account(Entity):
     last_error: LastError | None = None
     platform_block: dict[str, Any] | None = None
     secret_name: str
+    # When the token refresher should renew the tokens ahead of time (TokenSet.refresh_after);
+    # None = never ahead of time. Only rows with a value are in the refresher's index.
+    refresh_due_at: datetime | None = None
+    # The short per-account refresh lease (DESIGN.md "Token refresh"): whoever holds an unexpired
+    # one is refreshing the tokens, and nobody else may.
+    refresh_lease_until: datetime | None = None
+    refresh_lease_token: str | None = None
 
 
 class PostStatus(StrEnum):
@@ -90,12 +99,54 @@ class PostError(Entity):
     remediation: str | None = None
 
 
+class MediaStatus(StrEnum):
+    PENDING = "pending"  # a presigned upload not seen in S3 yet
+    READY = "ready"
+    FAILED = "failed"  # the uploaded object disagreed with what was declared (``error`` says how)
+
+
+class MediaError(Entity):
+    rule: str
+    message: str
+
+
+class Media(Entity):
+    """An uploaded file (POST /v1/media, or a post's inline bytes), stored in the media bucket at
+    ``object_key``. ``width``/``height`` where the header carries them."""
+
+    id: str
+    workspace_id: str
+    kind: str  # "image" | "video"
+    content_type: str
+    size: int
+    status: MediaStatus
+    object_key: str
+    created_at: datetime
+    updated_at: datetime
+    width: int | None = None
+    height: int | None = None
+    error: MediaError | None = None
+    # While pending: when the row may be dropped (DynamoDB TTL, epoch seconds); None once settled.
+    ttl: int | None = None
+
+
 class PostMedia(Entity):
+    """One attachment of a post. A post never holds bytes (a DynamoDB item is at most 400 KB):
+    inline bytes are stored as media at create and only their ``media_id`` stays here. Stored
+    media carry what the publisher needs without reading the media table: ``object_key`` and the
+    type, size and dimensions checked at create. ``url`` media are fetched at publish."""
+
     kind: str
     media_id: str | None = None
     url: str | None = None
+    # Only in rows written before media were stored separately; never written now.
     bytes_base64: str | None = None
     alt_text: str | None = None
+    object_key: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    width: int | None = None
+    height: int | None = None
 
 
 class Post(Entity):
@@ -125,11 +176,32 @@ class Post(Entity):
     # The claim of the publisher (or publish-now) that holds the post while `publishing`.
     claim_token: str | None = None
     lease_until: datetime | None = None
+    # What the adapter left in PublishProgress.state while the platform is still processing (an
+    # Instagram container, an X video upload); handed back as PublishRequest.progress so the next
+    # attempt resumes instead of starting over. Kept across retries, cleared when the post ends.
+    progress: dict[str, Any] | None = None
 
     @property
     def due_at(self) -> datetime:
         """When the post should next be attempted."""
         return self.next_attempt_at or self.scheduled_at or self.created_at
+
+
+class OAuthState(Entity):
+    """One started OAuth connect flow (DESIGN.md "Data": single-use, TTL 15 min)."""
+
+    state: str
+    workspace_id: str
+    profile_id: str
+    platform: str
+    # The redirect_uri sent to the platform: the code is exchanged with the same value.
+    redirect_uri: str
+    # The app's redirectUri given at start: the browser callback redirects there when done.
+    return_uri: str | None = None
+    # PKCE (X): the verifier never leaves the server.
+    code_verifier: str | None = Field(default=None, repr=False)
+    created_at: datetime
+    expires_at: datetime
 
 
 EXPIRING_SOON = timedelta(days=7)

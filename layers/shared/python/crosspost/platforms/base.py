@@ -15,9 +15,10 @@ app passwords, ``OAuth2Auth`` for the others), so an adapter never has stub meth
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from crosspost.errors import ErrorDetail, PlatformError
 
@@ -46,6 +47,24 @@ class Capabilities:
     lookup: bool = False
     # True when the connection can be renewed by the server without the user (API.md tokenExpiresAt).
     renews_indefinitely: bool = True
+    # Images + videos together (Threads carousels mix them); None = only the per-kind limits.
+    max_media: int | None = None
+    # How media reaches the platform: "bytes" = the adapter uploads ``MediaItem.data``;
+    # "url" = the platform fetches ``MediaItem.url`` itself (Meta, Pinterest), a presigned GET.
+    media_transfer: Literal["bytes", "url"] = "bytes"
+    # Videos when they travel differently (Pinterest fetches images by URL but takes video
+    # bytes through its own upload); None = as ``media_transfer``.
+    video_transfer: Literal["bytes", "url"] | None = None
+    # Stage-B limits, checked wherever the bytes (or their stored type and size) are known.
+    image_mime_types: frozenset[str] = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+    image_max_bytes: int | None = None
+    video_mime_types: frozenset[str] = frozenset({"video/mp4", "video/quicktime"})
+    video_max_bytes: int | None = None
+    # (min, max) of width / height, e.g. Instagram 4:5 .. 1.91:1; None = any.
+    image_aspect_ratio: tuple[float, float] | None = None
+
+    def transfer_for(self, kind: str) -> Literal["bytes", "url"]:
+        return self.video_transfer or self.media_transfer if kind == "video" else self.media_transfer
 
 
 @dataclass
@@ -58,6 +77,9 @@ class TokenSet:
     access_expires_at: datetime | None = None
     # When the connection stops working unless someone acts (API.md tokenExpiresAt).
     connection_expires_at: datetime | None = None
+    # When the token refresher should renew these tokens ahead of time (Threads, Pinterest);
+    # None = renewed on demand only, when a publish finds them expired (X, Bluesky) or never.
+    refresh_after: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # never print a token, even in a traceback
@@ -80,6 +102,11 @@ class ConnectedAccount:
 
 @dataclass(frozen=True)
 class MediaItem:
+    """One attachment as an adapter sees it. At publish the publishing service fills in what
+    the platform's ``media_transfer`` needs: ``data`` (the bytes) or ``url`` (a URL the
+    platform can fetch: a presigned GET of the stored object). At preflight either may be
+    missing; ``content_type``/``size``/``width``/``height`` are set wherever they are known."""
+
     kind: str  # "image" | "video"
     content_type: str | None = None
     data: bytes | None = None
@@ -87,6 +114,10 @@ class MediaItem:
     alt_text: str | None = None
     width: int | None = None
     height: int | None = None
+    size: int | None = None
+
+    def __repr__(self) -> str:  # bytes and presigned URLs stay out of logs and tracebacks
+        return f"MediaItem(kind={self.kind!r}, content_type={self.content_type!r}, size={self.size!r})"
 
 
 @dataclass(frozen=True)
@@ -100,6 +131,15 @@ class PublishRequest:
     media: tuple[MediaItem, ...] = ()
     first_comment: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    # What an earlier attempt left in ``PublishProgress.state`` (a container id, ...); None on
+    # the first attempt. An adapter given progress resumes: it checks the platform's state
+    # before any step that is not idempotent.
+    progress: dict[str, Any] | None = None
+    # time.monotonic() by which ``publish`` should return; waiting for platform-side
+    # processing beyond it returns ``PublishProgress`` instead. None = no wait at all.
+    deadline: float | None = None
+    # The account's platform block (Pinterest: defaultBoardId/defaultBoardName; Instagram: kind...).
+    account_block: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,17 +159,75 @@ class PublishResult:
     warnings: tuple[PublishWarning, ...] = ()
 
 
+@dataclass(frozen=True)
+class PublishProgress:
+    """The platform accepted work that finishes later (Instagram/Threads containers, video
+    processing). ``state`` is stored on the post and handed back as ``PublishRequest.progress``;
+    the publisher looks again after ``check_after`` seconds. The post stays ``publishing``."""
+
+    state: dict[str, Any]
+    check_after: float = 10.0
+
+
+@dataclass(frozen=True)
+class AppCredentials:
+    """A platform app's OAuth client (one Secrets Manager secret holds every platform's)."""
+
+    client_id: str
+    client_secret: str
+
+    def __repr__(self) -> str:
+        return f"AppCredentials(client_id={self.client_id!r})"
+
+
+class PlatformNotConfiguredError(Exception):
+    """The deployment has no app credentials for a platform (raised by ``PlatformConfig.app``)."""
+
+
+def _no_app() -> AppCredentials:
+    raise PlatformNotConfiguredError("no app credentials configured")
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """Deployment facts an adapter needs, from settings.
+
+    ``base_url`` replaces every host of the platform when set: the local stack points each
+    platform at ``{sandbox}/{platform}`` (one prefix serves the platform's API, OAuth and upload
+    paths). ``load_app`` reads the OAuth client on first use (a cached Secrets Manager read), so
+    publishing with a valid token costs no extra AWS call."""
+
+    base_url: str | None = None
+    load_app: Callable[[], AppCredentials] = _no_app
+
+    def host(self, real: str) -> str:
+        """``real`` (e.g. "https://api.x.com"), or the override."""
+        return self.base_url.rstrip("/") if self.base_url else real
+
+    def app(self) -> AppCredentials:
+        return self.load_app()
+
+
 class PlatformAdapter(ABC):
     """Publishing side of a platform. Instances are cheap: one per use, sharing an httpx client."""
 
     capabilities: ClassVar[Capabilities]
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, config: PlatformConfig | None = None) -> None:
         self.http = http
+        self.config = config or PlatformConfig()
 
     @property
     def platform(self) -> str:
         return self.capabilities.platform
+
+    @classmethod
+    def text_length(cls, text: str) -> int:
+        """How the platform counts ``text`` against ``text_max_graphemes`` (default: graphemes;
+        X weighs URLs and CJK/emoji, Threads counts emoji as their UTF-8 bytes)."""
+        from crosspost.platforms.text import grapheme_count
+
+        return grapheme_count(text)
 
     @classmethod
     def preflight(cls, request: PublishRequest) -> list[ErrorDetail]:
@@ -138,8 +236,9 @@ class PlatformAdapter(ABC):
         return []
 
     @abstractmethod
-    async def publish(self, tokens: TokenSet, request: PublishRequest) -> PublishResult:
-        """Publish, raising a ``PlatformError`` subclass on failure."""
+    async def publish(self, tokens: TokenSet, request: PublishRequest) -> PublishResult | PublishProgress:
+        """Publish, raising a ``PlatformError`` subclass on failure; ``PublishProgress`` when
+        the platform is still processing at ``request.deadline``."""
 
     @abstractmethod
     async def refresh(self, tokens: TokenSet) -> TokenSet:
@@ -166,9 +265,15 @@ class CredentialsAuth(Protocol):
 
 
 class OAuth2Auth(Protocol):
-    """Connect through an OAuth 2 authorization-code flow (arrives with the connect issue)."""
+    """Connect through an OAuth 2 authorization-code flow. Built as ``cls(http, config)``.
+
+    ``complete`` exchanges the code (and, for Meta, the long-lived token), discovers the
+    account(s) the login yields and returns them with their tokens; a refused or expired code is
+    ``AuthExpiredError`` (401 ``platform_auth_failed`` at connect), a login that yields nothing
+    to connect is ``ContentRejectedError`` (e.g. ``facebook.pages.none``)."""
 
     platform: str
+    uses_pkce: bool  # X: S256 code challenge; the verifier stays on the server
 
     def authorization_url(
         self, *, state: str, redirect_uri: str, code_challenge: str | None, extended_scopes: bool

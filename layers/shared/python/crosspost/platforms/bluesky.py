@@ -15,6 +15,16 @@ Facts used here are in PLATFORMS.md §1. The parts that matter for correctness:
   used (``_rkeys``).
 - Failures are classified in one place (``classify_response``) from the HTTP status and the
   parsed ``error`` name, never from message text.
+- Media arrive as bytes (``media_transfer="bytes"``; the publishing service fetches URL media).
+  Images: up to 4 blobs via ``uploadBlob`` in an ``app.bsky.embed.images`` with alt text and
+  aspect ratio. Video: one blob via ``uploadBlob`` on the account's PDS in an
+  ``app.bsky.embed.video`` (the lexicon's path: any PDS accepts it, a self-hosted one and the
+  sandbox included). Bluesky's own apps go through ``video.bsky.app`` instead (service auth,
+  ``uploadVideo``, polling ``getJobStatus``): that service transcodes and enforces daily quotas,
+  but it exists only for accounts on Bluesky's infrastructure and turns one upload into a job to
+  poll, so it is not used. Bluesky's AppView processes a video blob it sees in a post itself;
+  the PDS's upload limit (``PDS_BLOB_UPLOAD_LIMIT``) caps the size, and its 413 is
+  ``bluesky.media.too_large``.
 """
 
 from __future__ import annotations
@@ -44,12 +54,14 @@ from crosspost.errors import (
     RateLimitedError,
     ValidationFailedError,
 )
+from crosspost.media import sniff
 from crosspost.observability import logger
 from crosspost.platforms.base import (
     Capabilities,
     ConnectedAccount,
     MediaItem,
     PlatformAdapter,
+    PlatformConfig,
     PublishRequest,
     PublishResult,
     PublishWarning,
@@ -57,6 +69,7 @@ from crosspost.platforms.base import (
 )
 from crosspost.platforms.facets import detect_facets, facet_records, mention_handles
 from crosspost.platforms.safe_http import UnsafeUrlError
+from crosspost.platforms.text import grapheme_count
 from crosspost.platforms.tid import derive_tid
 
 PLATFORM: Final = "bluesky"
@@ -64,6 +77,12 @@ DEFAULT_SERVICE: Final = "https://bsky.social"
 POST_COLLECTION: Final = "app.bsky.feed.post"
 PROFILE_COLLECTION: Final = "app.bsky.actor.profile"
 IMAGE_MAX_BYTES: Final = 2_000_000  # app.bsky.embed.images blob maxSize (PLATFORMS.md §1.4)
+# app.bsky.embed.video blob maxSize as the PDS releases in use validate it (100 MB, e.g. @atproto/pds
+# 0.4; the newest lexicon allows 300 MB, which such a PDS refuses as "blob too big"): what every
+# PDS accepts.
+VIDEO_MAX_BYTES: Final = 100_000_000
+VIDEO_MIME_TYPES: Final = frozenset({"video/mp4"})  # the video blob's accept list
+VIDEO_ALT_MAX_GRAPHEMES: Final = 1000  # app.bsky.embed.video alt: maxGraphemes 1000
 FIRST_COMMENT_SALT: Final = ":first-comment"
 KEY_CANDIDATES: Final = 3
 MAX_LANGS: Final = 3
@@ -450,7 +469,11 @@ def _login_refused(exc: AuthExpiredError) -> AuthExpiredError:
 
 
 @dataclass(frozen=True)
-class _Image:
+class _Blob:
+    """One attachment ready to upload: an image of ``app.bsky.embed.images`` or the video of
+    ``app.bsky.embed.video``."""
+
+    kind: str  # "image" | "video"
     data: bytes
     mime: str
     alt: str
@@ -458,69 +481,43 @@ class _Image:
     height: int | None
 
 
-def _jpeg_size(data: bytes) -> tuple[int | None, int | None]:
-    i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            i += 1
-            continue
-        marker = data[i + 1]
-        if marker == 0xFF:
-            i += 1
-            continue
-        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
-            i += 2
-            continue
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(data[i + 5 : i + 7], "big")
-        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
-    return None, None
+def _media_type(item: MediaItem) -> str | None:
+    """The declared type, else what the bytes say."""
+    if item.content_type:
+        return item.content_type.split(";")[0].strip().lower()
+    return sniff(item.data).content_type if item.data is not None else None
 
 
-def sniff_image(data: bytes) -> tuple[str | None, int | None, int | None]:
-    """(MIME type, width, height) from an image's first bytes; ``None`` where unknown."""
-    width: int | None = None
-    height: int | None = None
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        mime = "image/png"
-        if data[12:16] == b"IHDR":
-            width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    elif data.startswith(b"\xff\xd8\xff"):
-        mime = "image/jpeg"
-        width, height = _jpeg_size(data)
-    elif data[:6] in (b"GIF87a", b"GIF89a"):
-        mime = "image/gif"
-        width, height = int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
-    elif data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        mime = "image/webp"
-        chunk = data[12:16]
-        if chunk == b"VP8X" and len(data) >= 30:
-            width, height = 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
-        elif chunk == b"VP8 " and len(data) >= 30:
-            width = int.from_bytes(data[26:28], "little") & 0x3FFF
-            height = int.from_bytes(data[28:30], "little") & 0x3FFF
-        elif chunk == b"VP8L" and len(data) >= 25:
-            bits = int.from_bytes(data[21:25], "little")
-            width, height = (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    else:
-        return None, None, None
-    return mime, width or None, height or None
-
-
-def _image_problems(index: int, item: MediaItem) -> list[ErrorDetail]:
-    """Stage-B checks of an image whose bytes are known (also run in stage A by ``preflight``)."""
-    if item.kind != "image" or item.data is None:
-        return []
+def _media_problems(index: int, item: MediaItem) -> list[ErrorDetail]:
+    """Stage-B checks of a medium whose bytes (or stored type and size) are known; also run in
+    stage A by ``preflight``. The limits are the lexicon's (PLATFORMS.md §1.4)."""
     field = f"media[{index}]"
+    mime = _media_type(item)
+    size = len(item.data) if item.data is not None else item.size
     found = []
-    mime = item.content_type or sniff_image(item.data)[0]
-    if mime is None or not mime.startswith("image/"):
-        found.append(ErrorDetail("bluesky.media.mime_allowed", "Bluesky accepts images (image/*) only.", field))
-    if len(item.data) > IMAGE_MAX_BYTES:
+    if item.kind == "image":
+        if (mime is None and item.data is not None) or (mime is not None and not mime.startswith("image/")):
+            found.append(ErrorDetail("bluesky.media.mime_allowed", "Bluesky accepts images (image/*) only.", field))
+        limit, what = IMAGE_MAX_BYTES, "images"
+    else:
+        if (mime is None and item.data is not None) or (mime is not None and mime not in VIDEO_MIME_TYPES):
+            found.append(
+                ErrorDetail("bluesky.media.mime_allowed", "Bluesky accepts MP4 videos (video/mp4) only.", field)
+            )
+        if item.alt_text and grapheme_count(item.alt_text) > VIDEO_ALT_MAX_GRAPHEMES:
+            found.append(
+                ErrorDetail(
+                    "bluesky.media.alt_text_max_graphemes",
+                    f"Alt text of a Bluesky video is limited to {VIDEO_ALT_MAX_GRAPHEMES} characters.",
+                    f"{field}.altText",
+                )
+            )
+        limit, what = VIDEO_MAX_BYTES, "videos"
+    if size is not None and size > limit:
         found.append(
             ErrorDetail(
                 "bluesky.media.too_large",
-                f"Bluesky images are limited to {IMAGE_MAX_BYTES:,} bytes; this one has {len(item.data):,}.",
+                f"Bluesky {what} are limited to {limit:,} bytes; this one has {size:,}.",
                 field,
             )
         )
@@ -544,17 +541,22 @@ class BlueskyAdapter(PlatformAdapter):
         idempotent_create=True,
         lookup=True,  # getRecord at the derived record keys
         renews_indefinitely=True,
+        media_transfer="bytes",  # uploadBlob; URL media are fetched by the publishing service
+        image_mime_types=frozenset({"image/*"}),  # the lexicon accepts any image type
+        image_max_bytes=IMAGE_MAX_BYTES,
+        video_mime_types=VIDEO_MIME_TYPES,
+        video_max_bytes=VIDEO_MAX_BYTES,
     )
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        super().__init__(http)
+    def __init__(self, http: httpx.AsyncClient, config: PlatformConfig | None = None) -> None:
+        super().__init__(http, config)
         self._xrpc = _Xrpc(http)
 
     @classmethod
     def preflight(cls, request: PublishRequest) -> list[ErrorDetail]:
         found: list[ErrorDetail] = []
         for index, item in enumerate(request.media):
-            found += _image_problems(index, item)
+            found += _media_problems(index, item)
         return found
 
     def classify(self, response: httpx.Response, *, creates: bool) -> PlatformError:
@@ -606,8 +608,8 @@ class BlueskyAdapter(PlatformAdapter):
 
     async def publish(self, tokens: TokenSet, request: PublishRequest) -> PublishResult:
         session = _Session.of(tokens)
-        images = self._images(request.media)  # refuse before anything is sent
-        embed = await self._embed(session, images)
+        blobs = self._blobs(request.media)  # refuse before anything is sent
+        embed = await self._embed(session, blobs)
         record = await self._record(session, request.text, request.created_at, request, embed=embed)
         uri, cid, rkey = await self._put_post(session, self._rkeys(request), record)
         result = PublishResult(uri=uri, cid=cid, url=post_url(session.handle, rkey))
@@ -645,53 +647,67 @@ class BlueskyAdapter(PlatformAdapter):
 
     # ---- pieces ----------------------------------------------------------------------------
 
-    def _images(self, media: tuple[MediaItem, ...]) -> list[_Image]:
-        images = []
+    def _blobs(self, media: tuple[MediaItem, ...]) -> list[_Blob]:
+        blobs = []
         for index, item in enumerate(media):
-            if item.kind != "image" or item.data is None:
+            if item.data is None:
+                # The publishing service hands this adapter bytes (media_transfer="bytes"),
+                # URL media included: no bytes here is a bug upstream, not a retryable state.
                 raise ContentRejectedError(
-                    "Bluesky publishing supports attached image bytes only for now; videos and media URLs "
-                    "are not supported yet.",
+                    "The media bytes did not reach the Bluesky adapter.",
                     platform=PLATFORM,
-                    rule="bluesky.media.unsupported",
+                    rule="bluesky.media.invalid",
                     field=f"media[{index}]",
                 )
-            problems = _image_problems(index, item)
+            problems = _media_problems(index, item)
             if problems:
                 raise ContentRejectedError(
                     problems[0].message, platform=PLATFORM, rule=problems[0].rule, field=problems[0].field
                 )
-            mime, width, height = sniff_image(item.data)
-            images.append(
-                _Image(
+            sniffed = sniff(item.data)
+            blobs.append(
+                _Blob(
+                    kind=item.kind,
                     data=item.data,
-                    mime=item.content_type or mime or "application/octet-stream",
+                    mime=_media_type(item) or "application/octet-stream",
                     alt=item.alt_text or "",
-                    width=item.width or width,
-                    height=item.height or height,
+                    width=item.width or sniffed.width,
+                    height=item.height or sniffed.height,
                 )
             )
-        return images
+        return blobs
 
-    async def _embed(self, session: _Session, images: list[_Image]) -> dict[str, Any] | None:
-        if not images:
-            return None
-        entries = []
-        for image in images:  # in order: the embed lists them as the user did
-            data = await self._xrpc.call(
-                "POST",
-                session.service,
-                "com.atproto.repo.uploadBlob",
-                token=session.access_token,
-                content=image.data,
-                content_type=image.mime,
+    async def _upload(self, session: _Session, blob: _Blob) -> dict[str, Any]:
+        """``uploadBlob``: the blob ref to put into the record unchanged."""
+        data = await self._xrpc.call(
+            "POST",
+            session.service,
+            "com.atproto.repo.uploadBlob",
+            token=session.access_token,
+            content=blob.data,
+            content_type=blob.mime,
+        )
+        ref = data.get("blob")
+        if not isinstance(ref, dict):
+            raise PlatformUnavailableError(
+                "Bluesky answered the upload without a blob.", platform=PLATFORM, rule="bluesky.unavailable"
             )
-            blob = data.get("blob")
-            if not isinstance(blob, dict):
-                raise PlatformUnavailableError(
-                    "Bluesky answered the upload without a blob.", platform=PLATFORM, rule="bluesky.unavailable"
-                )
-            entry: dict[str, Any] = {"alt": image.alt, "image": blob}
+        return ref
+
+    async def _embed(self, session: _Session, blobs: list[_Blob]) -> dict[str, Any] | None:
+        if not blobs:
+            return None
+        if blobs[0].kind == "video":  # one per post (capabilities; preflight counted)
+            video = blobs[0]
+            embed: dict[str, Any] = {"$type": "app.bsky.embed.video", "video": await self._upload(session, video)}
+            if video.alt:
+                embed["alt"] = video.alt
+            if video.width and video.height:
+                embed["aspectRatio"] = {"width": video.width, "height": video.height}
+            return embed
+        entries = []
+        for image in blobs:  # in order: the embed lists them as the user did
+            entry: dict[str, Any] = {"alt": image.alt, "image": await self._upload(session, image)}
             if image.width and image.height:
                 entry["aspectRatio"] = {"width": image.width, "height": image.height}
             entries.append(entry)

@@ -1,7 +1,7 @@
 """The explicit list of platforms and where their adapters live.
 
-Adding a platform: one module in this package, one line in ``_ADAPTERS`` (and, for a
-credentials-connect platform, one in ``_CREDENTIALS_AUTH``), plus its tests. Modules are
+Adding a platform: one module in this package, one line in ``_ADAPTERS`` and one in
+``_CREDENTIALS_AUTH`` or ``_OAUTH`` (how it connects), plus its tests. Modules are
 imported on first use so a function only pays for the platforms it touches.
 """
 
@@ -11,7 +11,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Final
 
 from crosspost.errors import NotFoundError
-from crosspost.platforms.base import CredentialsAuth, PlatformAdapter
+from crosspost.platforms.base import CredentialsAuth, OAuth2Auth, PlatformAdapter, PlatformConfig
 
 if TYPE_CHECKING:
     import httpx
@@ -21,9 +21,23 @@ PLATFORMS: Final = ("bluesky", "facebook", "instagram", "linkedin", "pinterest",
 
 _ADAPTERS: Final[dict[str, str]] = {
     "bluesky": "crosspost.platforms.bluesky:BlueskyAdapter",
+    "facebook": "crosspost.platforms.facebook:FacebookAdapter",
+    "instagram": "crosspost.platforms.instagram:InstagramAdapter",
+    "linkedin": "crosspost.platforms.linkedin:LinkedInAdapter",
+    "pinterest": "crosspost.platforms.pinterest:PinterestAdapter",
+    "threads": "crosspost.platforms.threads:ThreadsAdapter",
+    "twitter": "crosspost.platforms.twitter:TwitterAdapter",
 }
 _CREDENTIALS_AUTH: Final[dict[str, str]] = {
     "bluesky": "crosspost.platforms.bluesky:BlueskyAuth",
+}
+_OAUTH: Final[dict[str, str]] = {
+    # One Meta login yields the facebook rows and the instagram rows (Instagram has no entry here).
+    "facebook": "crosspost.platforms.facebook:FacebookAuth",
+    "linkedin": "crosspost.platforms.linkedin:LinkedInAuth",
+    "pinterest": "crosspost.platforms.pinterest:PinterestAuth",
+    "threads": "crosspost.platforms.threads:ThreadsAuth",
+    "twitter": "crosspost.platforms.twitter:TwitterAuth",
 }
 
 
@@ -45,8 +59,20 @@ def adapter_class(platform: str) -> type[PlatformAdapter]:
     return cls
 
 
-def adapter_for(platform: str, http: httpx.AsyncClient) -> PlatformAdapter:
-    return adapter_class(platform)(http)
+def adapter_for(platform: str, http: httpx.AsyncClient, config: PlatformConfig | None = None) -> PlatformAdapter:
+    return adapter_class(platform)(http, config)
+
+
+def oauth_platforms() -> tuple[str, ...]:
+    return tuple(_OAUTH)
+
+
+def oauth_auth_for(platform: str, http: httpx.AsyncClient, config: PlatformConfig) -> OAuth2Auth | None:
+    ref = _OAUTH.get(platform)
+    if ref is None:
+        return None
+    auth: OAuth2Auth = _load(ref)(http, config)
+    return auth
 
 
 def credentials_auth_for(platform: str, http: httpx.AsyncClient) -> CredentialsAuth | None:

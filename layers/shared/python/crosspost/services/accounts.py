@@ -92,6 +92,10 @@ class AccountService:
             )
         return self._upsert(workspace_id, profile.id, [connected])
 
+    def upsert_connected(self, workspace_id: str, profile_id: str, found: list[ConnectedAccount]) -> ConnectResult:
+        """Store what a connect flow (credentials or OAuth) discovered: API.md "Finish a connect flow"."""
+        return self._upsert(workspace_id, profile_id, found)
+
     def _upsert(self, workspace_id: str, profile_id: str, found: list[ConnectedAccount]) -> ConnectResult:
         result = ConnectResult()
         for connected in found:
@@ -133,6 +137,7 @@ class AccountService:
             created_at=existing.created_at if existing else at,
             updated_at=at,
             token_expires_at=connected.tokens.connection_expires_at,
+            refresh_due_at=connected.tokens.refresh_after,
             last_successful_post=existing.last_successful_post if existing else None,
             platform_block=connected.platform_block,
             secret_name=secret_name,

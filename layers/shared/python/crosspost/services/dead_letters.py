@@ -8,6 +8,8 @@ middle of publishing it (a duplicate message of this post was dead-lettered, not
 worked on), and failing it under that publisher would record ``failed`` for a post that is about
 to be live. Its record is reported as not done and comes back after the DLQ's visibility timeout,
 by which time the lease holder has finished, or its lease has run out and ``give_up`` takes over.
+A post waiting for its platform (``progress``: a container, a video still processing) is left
+alone the same way, a little longer: its look-again message is on its way (``give_up``).
 """
 
 from __future__ import annotations

@@ -14,6 +14,11 @@ expired lease as "outcome unknown" (re-sent only where the create is idempotent,
 the platform, else ``failed`` with ``publish.outcome_unknown``). So the sweeper needs no secrets,
 never calls a platform and never writes a post; it reads one sparse index and sends messages.
 
+A ``publishing`` post with ``progress`` is waiting for its platform (a container, a video): its
+lease ends when the platform should be asked again, and a delayed message is already on its way
+for then. Only one still untouched ``sweep_grace_seconds`` after that has lost its message; the
+publisher's take-over then resumes it from its progress.
+
 "Schedules delete themselves after firing, so 'no schedule' is not a sign of a lost post": the
 sweep looks only at times, never at schedules.
 """
@@ -67,6 +72,8 @@ class SweepService:
         for post in self.posts.active_due_before(PostStatus.PUBLISHING, at, limit=MAX_POSTS_PER_RUN):
             if post.lease_until is not None and post.lease_until > at:
                 continue
+            if post.progress is not None and post.lease_until is not None and post.lease_until > at - grace:
+                continue  # its look-again message is due about now
             self.queue.send(PublishMessage(postId=post.id))
             lease_expired += 1
             logger.warning(

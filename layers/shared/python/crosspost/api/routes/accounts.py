@@ -1,4 +1,4 @@
-"""/v1/accounts: connect (credentials), list, read, disconnect."""
+"""/v1/accounts: connect (credentials and OAuth flows), list, read, disconnect."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from crosspost.api.routes.common import Cursor, Limit, errors, json_response, no_content
-from crosspost.api.services import account_service, caller
+from crosspost.api.services import account_service, caller, oauth_service
 from crosspost.errors import NotFoundError, ValidationFailedError
 from crosspost.models.api import (
     AccountResponse,
-    BlueskyCompleteRequest,
+    CompleteConnectRequest,
     ConnectCredentialsRequest,
     ConnectStartRequest,
+    ConnectStartResponse,
 )
 from crosspost.platforms.registry import PLATFORMS
 from crosspost.services.accounts import ConnectResult
@@ -60,11 +61,7 @@ def connect_with_credentials(body: Annotated[ConnectCredentialsRequest, Body()])
     return _connect_response(result)
 
 
-@router.post("/connect/<platform>", summary="Start a connect flow", responses=errors(404))
-def start_connect(platform: PlatformName, body: Annotated[ConnectStartRequest | None, Body()] = None) -> dict[str, Any]:
-    _known(platform)
-    if platform == "bluesky":
-        return {"method": "credentials", "fields": ["handle", "appPassword"]}
+def _not_instagram(platform: str) -> None:
     if platform == "instagram":
         raise ValidationFailedError(
             "Instagram accounts are connected through Facebook.",
@@ -72,31 +69,82 @@ def start_connect(platform: PlatformName, body: Annotated[ConnectStartRequest | 
             field="platform",
             remediation="Start the connect flow for facebook.",
         )
-    raise NotFoundError(
-        f"Connecting {platform} is not available in this version yet.",
-        rule="platform.unsupported",
-        field="platform",
+
+
+def _required(value: str | None, name: str) -> str:
+    if value is None:
+        raise ValidationFailedError(f"{name} is required for this platform.", rule=name, field=name)
+    return value
+
+
+def _request_base_url() -> str:
+    """The API's origin as this request reached it (the callback URL when PUBLIC_BASE_URL is unset)."""
+    context = router.current_event.raw_event.get("requestContext") or {}
+    return f"https://{context.get('domainName') or 'localhost'}"
+
+
+@router.post(
+    "/connect/<platform>",
+    summary="Start a connect flow",
+    description=(
+        "OAuth platforms: a single-use state (15 minutes) and the platform's authorization URL to "
+        "send the user's browser to. Bluesky: how to connect it (credentials)."
+    ),
+    responses=errors(404),
+)
+def start_connect(platform: PlatformName, body: Annotated[ConnectStartRequest | None, Body()] = None) -> dict[str, Any]:
+    _known(platform)
+    if platform == "bluesky":
+        return {"method": "credentials", "fields": ["handle", "appPassword"]}
+    _not_instagram(platform)
+    request = body or ConnectStartRequest()
+    started = oauth_service().start(
+        caller(router).workspace_id,
+        platform,
+        profile_id=request.profile_id,
+        redirect_uri=request.redirect_uri,
+        extended_scopes=request.extended_scopes,
+        request_base_url=_request_base_url(),
     )
+    return ConnectStartResponse(
+        authorization_url=started.authorization_url, state=started.state, expires_at=started.expires_at
+    ).body()
 
 
 @router.post(
     "/connect/<platform>/complete",
     summary="Finish a connect flow",
+    description="OAuth platforms: `{profileId?, code, state}`. Bluesky: `{profileId?, handle, appPassword, service?}`.",
     responses={201: {"description": "Connected"}, 200: {"description": "Reconnected"}, **errors(404, 409)},
 )
-def complete_connect(platform: PlatformName, body: Annotated[BlueskyCompleteRequest, Body()]) -> Response[str]:
-    if _known(platform) != "bluesky":
-        raise NotFoundError(
-            f"Connecting {platform} is not available in this version yet.",
-            rule="platform.unsupported",
-            field="platform",
+def complete_connect(platform: PlatformName, body: Annotated[CompleteConnectRequest, Body()]) -> Response[str]:
+    _known(platform)
+    workspace_id = caller(router).workspace_id
+    if platform == "bluesky":
+        for name, value in (("code", body.code), ("state", body.state)):
+            if value is not None:
+                raise ValidationFailedError(f"Bluesky connects with credentials, not {name}.", rule=name, field=name)
+        result = account_service().connect_with_credentials(
+            workspace_id,
+            platform=platform,
+            profile_id=body.profile_id,
+            credentials={
+                "handle": _required(body.handle, "handle"),
+                "appPassword": _required(body.app_password, "appPassword"),
+            },
+            service=body.service,
         )
-    result = account_service().connect_with_credentials(
-        caller(router).workspace_id,
-        platform=platform,
+        return _connect_response(result)
+    _not_instagram(platform)
+    for name, value in (("handle", body.handle), ("appPassword", body.app_password), ("service", body.service)):
+        if value is not None:
+            raise ValidationFailedError(f"{platform} connects with an OAuth code, not {name}.", rule=name, field=name)
+    result = oauth_service().complete(
+        workspace_id,
+        platform,
+        code=_required(body.code, "code"),
+        state=_required(body.state, "state"),
         profile_id=body.profile_id,
-        credentials={"handle": body.handle, "appPassword": body.app_password},
-        service=body.service,
     )
     return _connect_response(result)
 

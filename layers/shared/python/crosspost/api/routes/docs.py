@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -60,13 +60,19 @@ def openapi_document() -> dict[str, Any]:
     return spec
 
 
+# A body documented as an HTML page (the OAuth callback answers people, not programs).
+HTML: Final = "text/html"
+# What a documented status carries: a model, one of several models, an HTML page, or nothing.
+Documented = type[BaseModel] | tuple[type[BaseModel], ...] | str | None
+
+
 # What each operation answers on success. The routes return dicts built by the models'
 # ``from_domain``; these models describe them (None: no body, or for the spec itself any object).
 # A route missing here has no documented success: tests/integration/test_security_spec.py says so.
-def _success_responses() -> dict[tuple[str, str], dict[str, tuple[str, type[BaseModel] | None]]]:
+def _success_responses() -> dict[tuple[str, str], dict[str, tuple[str, Documented]]]:
     from crosspost.models import api as m
 
-    connected: dict[str, tuple[str, type[BaseModel] | None]] = {
+    connected: dict[str, tuple[str, Documented]] = {
         "201": ("Connected", m.ConnectedAccountResponse),
         "200": ("Reconnected", m.ConnectedAccountResponse),
     }
@@ -79,7 +85,12 @@ def _success_responses() -> dict[tuple[str, str], dict[str, tuple[str, type[Base
         ("get", "/v1/api-keys"): {"200": ("The workspace's active keys (no plaintext)", m.ApiKeyListResponse)},
         ("delete", "/v1/api-keys/{key_id}"): {"204": ("Revoked", None)},
         ("post", "/v1/accounts/connect"): connected,
-        ("post", "/v1/accounts/connect/{platform}"): {"200": ("How to connect", m.ConnectMethodResponse)},
+        ("post", "/v1/accounts/connect/{platform}"): {
+            "200": (
+                "OAuth: the authorization URL and its state; Bluesky: how to connect",
+                (m.ConnectStartResponse, m.ConnectMethodResponse),
+            )
+        },
         ("post", "/v1/accounts/connect/{platform}/complete"): connected,
         ("get", "/v1/accounts"): {"200": ("The workspace's accounts", m.AccountListResponse)},
         ("get", "/v1/accounts/{account_id}"): {"200": ("The account", m.AccountResponse)},
@@ -93,7 +104,13 @@ def _success_responses() -> dict[tuple[str, str], dict[str, tuple[str, type[Base
         ("get", "/v1/posts/{post_id}"): {"200": ("The post", m.PostResponse)},
         ("delete", "/v1/posts/{post_id}"): {"200": ("Canceled", m.PostResponse)},
         ("patch", "/v1/posts/{post_id}"): {"200": ("Rescheduled", m.PostResponse)},
+        ("post", "/v1/media"): {"201": ("Stored (inline bytes), or pending with its uploadUrl", m.MediaResponse)},
+        ("get", "/v1/media/{media_id}"): {"200": ("The media", m.MediaResponse)},
         ("get", "/v1/openapi.json"): {"200": ("This document", None)},
+        ("get", "/v1/oauth/{platform}/callback"): {
+            "200": ("An HTML page: the account is connected", HTML),
+            "302": ("Back to the redirectUri given at start, with accountId (or error and rule)", None),
+        },
     }
 
 
@@ -102,6 +119,25 @@ _CONNECT_ERRORS = {"502": "The platform refused", "503": "Platform unavailable"}
 _EXTRA_ERRORS = {
     ("post", "/v1/accounts/connect"): _CONNECT_ERRORS,
     ("post", "/v1/accounts/connect/{platform}/complete"): _CONNECT_ERRORS,
+}
+# Query parameters a route reads by hand (the browser callback: whatever arrives gets a page).
+_QUERY_PARAMETERS = {
+    ("get", "/v1/oauth/{platform}/callback"): {
+        "code": "The authorization code the platform issued",
+        "state": "The state returned by the start call",
+        "error": "Set by the platform instead of code when the user declined (access_denied)",
+    },
+}
+# Errors answered as an HTML page, not the envelope (the browser callback).
+_HTML_ERRORS = {
+    ("get", "/v1/oauth/{platform}/callback"): {
+        "400": "No state or code",
+        "401": "The user declined, or the platform refused the code",
+        "404": "Unknown platform, or no app configured for it",
+        "409": "Unknown, expired, reused or foreign state (oauth.state_invalid)",
+        "502": "The platform refused",
+        "503": "Platform unavailable or rate-limiting: try again later",
+    },
 }
 
 
@@ -112,7 +148,13 @@ def _document_responses(spec: dict[str, Any], envelope_ref: dict[str, str]) -> N
     from pydantic.json_schema import models_json_schema
 
     documents = _success_responses()
-    models = {model for statuses in documents.values() for _, model in statuses.values() if model is not None}
+    models = {
+        model
+        for statuses in documents.values()
+        for _, documented in statuses.values()
+        for model in (documented if isinstance(documented, tuple) else (documented,))
+        if isinstance(model, type)
+    }
     refs, definitions = models_json_schema(
         [(model, "serialization") for model in sorted(models, key=lambda m: m.__name__)],
         ref_template="#/components/schemas/{model}",
@@ -122,17 +164,37 @@ def _document_responses(spec: dict[str, Any], envelope_ref: dict[str, str]) -> N
     def error(description: str) -> dict[str, Any]:
         return {"description": description, "content": {"application/json": {"schema": envelope_ref}}}
 
+    def html_page(description: str) -> dict[str, Any]:
+        return {"description": description, "content": {HTML: {"schema": {"type": "string"}}}}
+
+    def body(documented: Documented) -> dict[str, Any]:
+        if isinstance(documented, tuple):
+            return {"anyOf": [refs[(model, "serialization")] for model in documented]}
+        if isinstance(documented, type):
+            return dict(refs[(documented, "serialization")])
+        return {"type": "object"}
+
     for path, operations in spec.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            for status, (description, model) in documents.get((method, path), {}).items():
+            for status, (description, documented) in documents.get((method, path), {}).items():
                 if status == "204":
                     responses[status] = {"description": description}
-                    continue
-                schema = refs[(model, "serialization")] if model is not None else {"type": "object"}
-                responses[status] = {"description": description, "content": {"application/json": {"schema": schema}}}
+                elif status.startswith("3"):
+                    location = {"description": "Where the browser goes next", "schema": {"type": "string"}}
+                    responses[status] = {"description": description, "headers": {"Location": location}}
+                elif documented == HTML:
+                    responses[status] = html_page(description)
+                else:
+                    content = {"application/json": {"schema": body(documented)}}
+                    responses[status] = {"description": description, "content": content}
             for status, description in _EXTRA_ERRORS.get((method, path), {}).items():
                 responses.setdefault(status, error(description))
+            for status, description in _HTML_ERRORS.get((method, path), {}).items():
+                responses[status] = html_page(description)
+            for name, description in _QUERY_PARAMETERS.get((method, path), {}).items():
+                parameter = {"name": name, "in": "query", "required": False, "description": description}
+                operation.setdefault("parameters", []).append({**parameter, "schema": {"type": "string"}})
             if operation.get("security") != []:
                 responses.setdefault("401", error("Missing or bad API key"))
                 limited = error("Rate limited: this API key made too many requests this minute")

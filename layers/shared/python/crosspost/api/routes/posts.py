@@ -24,6 +24,16 @@ from crosspost.models.api import (
 
 router = Router()
 PostId = Annotated[str, Path(max_length=64)]
+
+_PREFLIGHT = (
+    "Every preflight failure is listed in `error.details`; the answer's code is the gravest present: "
+    "404 `not_found` (rule `media.unknown`) when a `mediaId` is unknown or another workspace's, else 400 "
+    "`validation_failed` when the request's own media are wrong (`media.not_ready`: the medium's upload has not "
+    "arrived yet; `media.failed`, `media.type_unsupported`, `media.kind_mismatch`), else 400 `preflight_failed` "
+    "(the platform's rules, `media.url.forbidden`, and the platform's MIME, size and aspect-ratio limits wherever "
+    "the media's type and size are known: inline bytes and uploaded media). Inline `bytesBase64` is stored as a "
+    "medium; a `url` is fetched at publish, and a file the platform cannot take then ends the post `rejected`."
+)
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
 
@@ -88,6 +98,9 @@ IdempotencyKey = Annotated[
 @router.post(
     "/",
     summary="Create a post: published now, or scheduled with scheduledAt",
+    description=_PREFLIGHT
+    + " Publish-now answers 202 `publishing` with warning `publish.processing` while the platform still "
+    "processes (the publisher finishes it), and 202 with the post as it stands after an outcome-unknown failure.",
     responses={
         201: {"description": "Published"},
         202: {"description": "Queued, deferred or processing"},
@@ -132,7 +145,7 @@ def create_post(body: Annotated[CreatePostRequest, Body()], idempotency_key: Ide
         ) from exc
 
 
-@router.post("/validate", summary="Preflight a post without storing it", responses=errors(404))
+@router.post("/validate", summary="Preflight a post without storing it", description=_PREFLIGHT, responses=errors(404))
 def validate_post(body: Annotated[CreatePostRequest, Body()]) -> dict[str, Any]:
     warnings = post_service().validate(caller(router).workspace_id, body)
     return ValidatedResponse(warnings=[WarningResponse(code=w.code, message=w.message) for w in warnings]).body()
