@@ -37,6 +37,28 @@ class TableStore:
         item = response.get("Item")
         return from_item(item) if item else None
 
+    def _query_up_to(self, *, index: str, key_condition: str, values: dict[str, Any], limit: int) -> list[Any]:
+        """Up to ``limit`` items of an index query, in index order, across DynamoDB's pages
+        (the internal reads of the sweep and the refresher: no cursor, no filter)."""
+        items: list[Any] = []
+        start: dict[str, Any] | None = None
+        while len(items) < limit:
+            args: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": index,
+                "KeyConditionExpression": key_condition,
+                "ExpressionAttributeValues": to_item(values),
+                "Limit": limit - len(items),
+            }
+            if start:
+                args["ExclusiveStartKey"] = start
+            response = self.ddb.query(**args)
+            items.extend(from_item(i) for i in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        return items
+
     def _query_page(
         self,
         *,

@@ -206,24 +206,13 @@ class AccountStore(TableStore):
     def refresh_due_before(self, before: datetime, *, limit: int) -> list[Account]:
         """Up to ``limit`` accounts whose ``refreshDueAt`` is at or before ``before``, most overdue
         first (the sparse byRefreshDue index). Eventually consistent: the lease re-reads the row."""
-        accounts: list[Account] = []
-        start: dict[str, Any] | None = None
-        while len(accounts) < limit:
-            args: dict[str, Any] = {
-                "TableName": self.table_name,
-                "IndexName": "byRefreshDue",
-                "KeyConditionExpression": "refreshShard = :s AND refreshDueAt <= :t",
-                "ExpressionAttributeValues": to_item({":s": self.REFRESH_SHARD, ":t": before}),
-                "Limit": limit - len(accounts),
-            }
-            if start:
-                args["ExclusiveStartKey"] = start
-            response = self.ddb.query(**args)
-            accounts.extend(Account.model_validate(from_item(i)) for i in response.get("Items", []))
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                break
-        return accounts
+        items = self._query_up_to(
+            index="byRefreshDue",
+            key_condition="refreshShard = :s AND refreshDueAt <= :t",
+            values={":s": self.REFRESH_SHARD, ":t": before},
+            limit=limit,
+        )
+        return [Account.model_validate(i) for i in items]
 
     def take_refresh_lease(
         self, account_id: str, *, token: str, until: datetime, at: datetime
@@ -398,24 +387,13 @@ class PostStore(TableStore):
         """The reconcile sweep's read: up to ``limit`` posts in an active ``status`` whose
         ``dueAt`` is before ``before``, longest overdue first (the sparse byActiveStatus index:
         only queued and publishing posts are in it). Eventually consistent, as every index read."""
-        posts: list[Post] = []
-        start: dict[str, Any] | None = None
-        while len(posts) < limit:
-            args: dict[str, Any] = {
-                "TableName": self.table_name,
-                "IndexName": "byActiveStatus",
-                "KeyConditionExpression": "activeStatus = :s AND dueAt < :t",
-                "ExpressionAttributeValues": to_item({":s": status.value, ":t": before}),
-                "Limit": limit - len(posts),
-            }
-            if start:
-                args["ExclusiveStartKey"] = start
-            response = self.ddb.query(**args)
-            posts.extend(Post.model_validate(from_item(i)) for i in response.get("Items", []))
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                break
-        return posts
+        items = self._query_up_to(
+            index="byActiveStatus",
+            key_condition="activeStatus = :s AND dueAt < :t",
+            values={":s": status.value, ":t": before},
+            limit=limit,
+        )
+        return [Post.model_validate(i) for i in items]
 
     def claim_due(
         self, post_id: str, *, claim_token: str, lease_until: datetime, at: datetime

@@ -11,6 +11,7 @@ import asyncio
 import ssl
 import weakref
 from functools import lru_cache
+from typing import Any
 
 import httpx
 
@@ -52,3 +53,24 @@ def loop_client(timeout_seconds: float) -> httpx.AsyncClient:
         found = new_client(timeout_seconds)
         _per_loop[loop] = found
     return found
+
+
+def json_object(response: httpx.Response, *, platform: str, label: str, creates: bool) -> dict[str, Any]:
+    """The JSON object a platform answered with. Anything else is a platform fault, sorted like
+    every other one: on a call that creates something the outcome is unknown, otherwise nothing
+    was done (``label`` is the platform's display name, e.g. "X")."""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        return data
+    from crosspost.errors import OutcomeUnknownError, PlatformUnavailableError
+
+    kind = OutcomeUnknownError if creates else PlatformUnavailableError
+    raise kind(
+        f"{label} sent an answer crosspost cannot read (HTTP {response.status_code}).",
+        platform=platform,
+        rule=f"{platform}.outcome_unknown" if creates else f"{platform}.unavailable",
+        platform_response={"status": response.status_code},
+    )

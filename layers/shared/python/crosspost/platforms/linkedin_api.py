@@ -30,6 +30,7 @@ from crosspost.errors import (
     RateLimitedError,
 )
 from crosspost.platforms.base import TokenSet
+from crosspost.platforms.http import json_object as read_json
 from crosspost.platforms.safe_http import UnsafeUrlError
 
 PLATFORM: Final = "linkedin"
@@ -441,15 +442,5 @@ class LinkedInApi:
 
 
 def json_object(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise PlatformUnavailableError(
-            f"LinkedIn sent an answer crosspost cannot read (HTTP {response.status_code}).",
-            platform=PLATFORM,
-            rule="linkedin.unavailable",
-            platform_response={"status": response.status_code},
-        )
-    return data
+    """LinkedIn's JSON object; a reply that is not one is "not sent" (no creating call reads a body)."""
+    return read_json(response, platform=PLATFORM, label="LinkedIn", creates=False)

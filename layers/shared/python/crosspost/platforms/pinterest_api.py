@@ -26,6 +26,7 @@ from crosspost.errors import (
     RateLimitedError,
 )
 from crosspost.platforms.base import PlatformConfig, TokenSet
+from crosspost.platforms.http import json_object
 from crosspost.platforms.safe_http import UnsafeUrlError
 
 PLATFORM: Final = "pinterest"
@@ -255,7 +256,7 @@ class PinterestApi:
         )
         if not response.is_success:
             raise classify_response(response, creates=creates, not_found_rule=not_found_rule)
-        return _json_object(response, creates=creates)
+        return json_object(response, platform=PLATFORM, label="Pinterest", creates=creates)
 
     async def token(self, form: dict[str, str], *, rule: str, remediation: str) -> dict[str, Any]:
         """``POST /v5/oauth/token`` with Basic client auth. A refused grant (400/401) is
@@ -280,23 +281,7 @@ class PinterestApi:
             )
         if not response.is_success:
             raise classify_response(response, creates=False)
-        return _json_object(response, creates=False)
-
-
-def _json_object(response: httpx.Response, *, creates: bool) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        return data
-    kind = OutcomeUnknownError if creates else PlatformUnavailableError
-    raise kind(
-        f"Pinterest sent an answer crosspost cannot read (HTTP {response.status_code}).",
-        platform=PLATFORM,
-        rule="pinterest.outcome_unknown" if creates else "pinterest.unavailable",
-        platform_response={"status": response.status_code},
-    )
+        return json_object(response, platform=PLATFORM, label="Pinterest", creates=False)
 
 
 def pin_url(pin_id: str) -> str:

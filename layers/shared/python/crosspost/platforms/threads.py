@@ -60,6 +60,7 @@ from crosspost.platforms.base import (
     TokenSet,
 )
 from crosspost.platforms.graph import classify_graph
+from crosspost.platforms.http import json_object
 from crosspost.platforms.safe_http import UnsafeUrlError
 from crosspost.platforms.text import graphemes, utf8_len
 
@@ -190,19 +191,7 @@ class _Graph:
             ) from exc
         if not response.is_success:
             raise classify_graph(response, platform=PLATFORM, creates=creates)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            kind = OutcomeUnknownError if creates else PlatformUnavailableError
-            raise kind(
-                f"Threads sent an answer crosspost cannot read (HTTP {response.status_code}).",
-                platform=PLATFORM,
-                rule="threads.outcome_unknown" if creates else "threads.unavailable",
-                platform_response={"status": response.status_code},
-            )
-        return body
+        return json_object(response, platform=PLATFORM, label="Threads", creates=creates)
 
 
 def _string(data: dict[str, Any], key: str) -> str | None:

@@ -28,6 +28,7 @@ from crosspost.errors import (
     RateLimitedError,
 )
 from crosspost.platforms.base import PlatformConfig, TokenSet
+from crosspost.platforms.http import json_object
 from crosspost.platforms.safe_http import UnsafeUrlError
 
 PLATFORM: Final = "twitter"
@@ -303,7 +304,7 @@ class TwitterApi:
             raise classify_response(response, creates=creates)
         if not response.content:
             return {}
-        return _json_object(response, creates=creates)
+        return json_object(response, platform=PLATFORM, label="X", creates=creates)
 
     async def token(self, form: dict[str, str], *, rule: str, remediation: str) -> dict[str, Any]:
         """``POST /2/oauth2/token`` as a confidential client (Basic auth, and ``client_id`` in the
@@ -331,23 +332,7 @@ class TwitterApi:
             )
         if not response.is_success:
             raise classify_response(response, creates=False)
-        return _json_object(response, creates=False)
-
-
-def _json_object(response: httpx.Response, *, creates: bool) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        return data
-    kind = OutcomeUnknownError if creates else PlatformUnavailableError
-    raise kind(
-        f"X sent an answer crosspost cannot read (HTTP {response.status_code}).",
-        platform=PLATFORM,
-        rule="twitter.outcome_unknown" if creates else "twitter.unavailable",
-        platform_response={"status": response.status_code},
-    )
+        return json_object(response, platform=PLATFORM, label="X", creates=False)
 
 
 def post_url(username: str, post_id: str) -> str:
