@@ -11,6 +11,7 @@ import secrets
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,7 @@ def test_lookups_compare_hashes_in_constant_time(monkeypatch: pytest.MonkeyPatch
                 name="n",
                 prefix="cp_live_kkkk",
                 key_hash=key_hash,
-                created_at="2026-01-01T00:00:00Z",
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
             )
 
     caller = ApiKeyAuthenticator(Store(), 0).authenticate(f"Bearer {plaintext}")  # type: ignore[arg-type]

@@ -49,7 +49,7 @@ def _state(value: str = "s1", **overrides: object) -> OAuthState:
         "created_at": NOW,
         "expires_at": NOW + timedelta(minutes=15),
     }
-    return OAuthState.model_validate({**fields, **overrides})
+    return OAuthState.from_record({**fields, **overrides})
 
 
 def test_rfc_7636_appendix_b_s256_challenge() -> None:

@@ -50,7 +50,7 @@ class MediaStore(TableStore):
     def get(self, media_id: str) -> Media | None:
         # strongly consistent: a client uses a medium right after creating it
         item = self._get(to_item({"id": media_id}), consistent=True)
-        return Media.model_validate(item) if item else None
+        return Media.from_record(item) if item else None
 
     def settle(self, media: Media) -> bool:
         """Write a pending medium's outcome (ready or failed) if it is still pending; False when

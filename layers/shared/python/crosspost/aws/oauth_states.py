@@ -64,4 +64,4 @@ class OAuthStateStore(TableStore):
                 return None
             raise
         item = response.get("Attributes")
-        return OAuthState.model_validate(from_item(item)) if item else None
+        return OAuthState.from_record(from_item(item)) if item else None

@@ -36,7 +36,7 @@ class PostScheduler:
             "Target": {
                 "Arn": self.queue_arn,
                 "RoleArn": self.role_arn,
-                "Input": message.model_dump_json(),
+                "Input": message.to_json(),
                 "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
             },
         }
@@ -75,7 +75,7 @@ class PublishQueue:
     def send(self, message: PublishMessage, *, delay_seconds: int = 0) -> None:
         self.sqs.send_message(
             QueueUrl=self.url,
-            MessageBody=message.model_dump_json(),
+            MessageBody=message.to_json(),
             DelaySeconds=max(0, min(self.MAX_DELAY_SECONDS, delay_seconds)),
         )
 

@@ -44,7 +44,7 @@ class WorkspaceStore(TableStore):
 
     def get_profile(self, workspace_id: str, profile_id: str) -> Profile | None:
         item = self._get(to_item({"pk": workspace_id, "sk": _PROFILE + profile_id}))
-        return Profile.model_validate(item) if item else None
+        return Profile.from_record(item) if item else None
 
     def list_profiles(self, workspace_id: str, *, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
         page = self._query_page(
@@ -56,7 +56,7 @@ class WorkspaceStore(TableStore):
             scope={"pk": workspace_id},
             limit=limit,
         )
-        return [Profile.model_validate(i) for i in page.items], page.next_cursor
+        return [Profile.from_record(i) for i in page.items], page.next_cursor
 
     def delete_profile(self, workspace_id: str, profile_id: str) -> None:
         self.ddb.delete_item(TableName=self.table_name, Key=to_item({"pk": workspace_id, "sk": _PROFILE + profile_id}))
@@ -72,7 +72,7 @@ class ApiKeyStore(TableStore):
 
     def get_by_hash(self, key_hash: str) -> ApiKey | None:
         item = self._get(to_item({"keyHash": key_hash}))
-        return ApiKey.model_validate(item) if item else None
+        return ApiKey.from_record(item) if item else None
 
     def list_page(self, workspace_id: str, *, limit: int, cursor: str | None) -> tuple[list[ApiKey], str | None]:
         page = self._query_page(
@@ -85,7 +85,7 @@ class ApiKeyStore(TableStore):
             limit=limit,
             filter_expression="attribute_not_exists(revokedAt)",
         )
-        return [ApiKey.model_validate(i) for i in page.items], page.next_cursor
+        return [ApiKey.from_record(i) for i in page.items], page.next_cursor
 
     def find(self, workspace_id: str, key_id: str) -> ApiKey | None:
         response = self.ddb.query(
@@ -95,7 +95,7 @@ class ApiKeyStore(TableStore):
             ExpressionAttributeValues=to_item({":w": workspace_id, ":i": key_id}),
         )
         items = response.get("Items", [])
-        return ApiKey.model_validate(from_item(items[0])) if items else None
+        return ApiKey.from_record(from_item(items[0])) if items else None
 
     def revoke(self, key_hash: str, revoked_at: datetime) -> None:
         self.ddb.update_item(
@@ -149,7 +149,7 @@ class AccountStore(TableStore):
 
     def get(self, account_id: str) -> Account | None:
         item = self._get(to_item({"id": account_id}))
-        return Account.model_validate(item) if item else None
+        return Account.from_record(item) if item else None
 
     def find_by_platform_account(self, workspace_id: str, platform: str, platform_account_id: str) -> Account | None:
         response = self.ddb.query(
@@ -161,7 +161,7 @@ class AccountStore(TableStore):
             ),
         )
         items = response.get("Items", [])
-        return Account.model_validate(from_item(items[0])) if items else None
+        return Account.from_record(from_item(items[0])) if items else None
 
     def list_page(
         self,
@@ -182,7 +182,7 @@ class AccountStore(TableStore):
             limit=limit,
             equals={"profileId": profile_id, "platform": platform},
         )
-        return [Account.model_validate(i) for i in page.items], page.next_cursor
+        return [Account.from_record(i) for i in page.items], page.next_cursor
 
     def count_in_profile(self, workspace_id: str, profile_id: str) -> int:
         accounts, _ = self.list_page(workspace_id, limit=1, cursor=None, profile_id=profile_id)
@@ -212,7 +212,7 @@ class AccountStore(TableStore):
             values={":s": self.REFRESH_SHARD, ":t": before},
             limit=limit,
         )
-        return [Account.model_validate(i) for i in items]
+        return [Account.from_record(i) for i in items]
 
     def take_refresh_lease(
         self, account_id: str, *, token: str, until: datetime, at: datetime
@@ -237,7 +237,7 @@ class AccountStore(TableStore):
             if is_conditional_failure(exc):
                 return None, bool(exc.response.get("Item"))
             raise
-        return Account.model_validate(from_item(response["Attributes"])), True
+        return Account.from_record(from_item(response["Attributes"])), True
 
     def release_refresh_lease(self, account_id: str, token: str) -> None:
         self._update_if_holding(account_id, token, "REMOVE refreshLeaseToken, refreshLeaseUntil", {})
@@ -336,7 +336,7 @@ class PostStore(TableStore):
     def get(self, post_id: str) -> Post | None:
         # strongly consistent: a post is read right after a write (claim, publish-now, GET after POST)
         item = self._get(to_item({"id": post_id}), consistent=True)
-        return Post.model_validate(item) if item else None
+        return Post.from_record(item) if item else None
 
     def list_page(
         self,
@@ -361,7 +361,7 @@ class PostStore(TableStore):
             newest_first=True,
             equals={"status": status, "profileId": profile_id, "accountId": account_id},
         )
-        return [Post.model_validate(i) for i in page.items], page.next_cursor
+        return [Post.from_record(i) for i in page.items], page.next_cursor
 
     def queued_for_account(self, account_id: str) -> list[Post]:
         posts: list[Post] = []
@@ -378,7 +378,7 @@ class PostStore(TableStore):
             if start:
                 args["ExclusiveStartKey"] = start
             response = self.ddb.query(**args)
-            posts.extend(Post.model_validate(from_item(i)) for i in response.get("Items", []))
+            posts.extend(Post.from_record(from_item(i)) for i in response.get("Items", []))
             start = response.get("LastEvaluatedKey")
             if not start:
                 return posts
@@ -393,7 +393,7 @@ class PostStore(TableStore):
             values={":s": status.value, ":t": before},
             limit=limit,
         )
-        return [Post.model_validate(i) for i in items]
+        return [Post.from_record(i) for i in items]
 
     def claim_due(
         self, post_id: str, *, claim_token: str, lease_until: datetime, at: datetime
@@ -436,8 +436,8 @@ class PostStore(TableStore):
             if not is_conditional_failure(exc):
                 raise
             item = exc.response.get("Item")
-            return None, (Post.model_validate(from_item(item)) if item else None)
-        return Post.model_validate(from_item(response["Attributes"])), None
+            return None, (Post.from_record(from_item(item)) if item else None)
+        return Post.from_record(from_item(response["Attributes"])), None
 
     def transition(
         self,

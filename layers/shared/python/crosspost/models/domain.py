@@ -1,25 +1,217 @@
 """Domain entities: what the services work with. No HTTP or DynamoDB shapes here
-(``models.api`` is the wire contract, ``aws.items`` the table rows)."""
+(``models.api`` is the wire contract, ``aws.items`` the table rows).
+
+Plain dataclasses, not pydantic: the publisher, sweeper, DLQ consumer and refresher import these
+and nothing else that needs pydantic, so their cold start skips it (issue #8). Rows are trusted
+(we wrote them), so ``from_record`` converts by the declared types and checks shapes only.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from typing import Any, ClassVar, NamedTuple, Self
 
 
-class Entity(BaseModel):
-    # camelCase attribute names in storage, matching the key names of crosspost.resources
-    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True, defer_build=True)
+def _camel(name: str) -> str:
+    """The storage name of a field: ``workspace_id`` → ``workspaceId``, ``bytes_base64`` →
+    ``bytesBase64`` (what ``pydantic.alias_generators.to_camel`` gave for these names)."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+_Convert = Callable[[Any], Any]
+
+
+class _Shape(ValueError):
+    """A value of the wrong shape; the caller adds which entity and field (never the value)."""
+
+
+class _FieldPlan(NamedTuple):
+    """How one field is read from a record and written back. A tuple, unpacked in the loops:
+    ``from_record`` runs for every row read, and the publisher reads a post per record."""
+
+    name: str
+    alias: str
+    required: bool
+    nullable: bool
+    # A value of this type is taken as it is; anything else goes through ``convert``.
+    expect: type | tuple[type, ...]
+    convert: _Convert
+    # How to_record writes the value: 0 as it is, 1 a nested entity, 2 a list of entities.
+    dump: int
+
+
+def _refuse(what: str) -> _Convert:
+    def refuse(value: Any) -> Any:
+        raise _Shape(what)
+
+    return refuse
+
+
+def _datetime(value: Any) -> datetime:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)  # "Z" and offsets alike (Python 3.11)
+        except ValueError:
+            pass  # its message would echo the value
+    raise _Shape("an ISO-8601 date-time")
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, float) and value.is_integer():  # a number that went through float math
+        return int(value)
+    raise _Shape("an integer")
+
+
+def _enum(kind: type[StrEnum]) -> _Convert:
+    def convert(value: Any) -> StrEnum:
+        try:
+            return kind(value)
+        except ValueError:
+            raise _Shape(f"one of {', '.join(m.value for m in kind)}") from None
+
+    return convert
+
+
+def _entity(kind: type[Entity]) -> _Convert:
+    def convert(value: Any) -> Entity:
+        if isinstance(value, kind):
+            return value
+        if not isinstance(value, Mapping):
+            raise _Shape(f"a {kind.__name__} object")
+        return kind.from_record(value)
+
+    return convert
+
+
+def _entity_list(kind: type[Entity]) -> _Convert:
+    one = _entity(kind)
+
+    def convert(value: Any) -> list[Entity]:
+        if not isinstance(value, list | tuple):
+            raise _Shape(f"a list of {kind.__name__}")
+        return [one(item) for item in value]
+
+    return convert
+
+
+class _Never:
+    """Matches no value: every value of the field goes through its converter."""
+
+
+def _converter(hint: Any) -> tuple[type | tuple[type, ...], _Convert, int]:
+    """What passes as it is, how anything else is converted, how to_record writes it back."""
+    origin = typing.get_origin(hint)
+    if hint is datetime:
+        return datetime, _datetime, 0
+    if hint is int:
+        return int, _int, 0
+    if hint is str:
+        return str, _refuse("a string"), 0
+    if isinstance(hint, type) and issubclass(hint, StrEnum):
+        return hint, _enum(hint), 0
+    if isinstance(hint, type) and issubclass(hint, Entity):
+        return hint, _entity(hint), 1
+    if origin is list:
+        (item,) = typing.get_args(hint) or (Any,)
+        if isinstance(item, type) and issubclass(item, Entity):
+            return _Never, _entity_list(item), 2
+        return list, _refuse("a list"), 0
+    if origin is dict or hint is dict:
+        return dict, _refuse("an object"), 0
+    if hint is Any:
+        return object, _refuse("a value"), 0
+    raise TypeError(f"no record conversion for {hint!r}")  # a new field type: teach _converter
+
+
+def _plan(cls: type[Entity]) -> tuple[_FieldPlan, ...]:
+    hints = typing.get_type_hints(cls)
+    plan = []
+    for f in fields(cls):  # type: ignore[arg-type]  # every Entity subclass is a dataclass
+        hint = hints[f.name]
+        args = typing.get_args(hint)
+        nullable = hint is Any or (typing.get_origin(hint) in (types.UnionType, typing.Union) and type(None) in args)
+        if nullable and hint is not Any:
+            rest = [a for a in args if a is not type(None)]
+            hint = rest[0] if len(rest) == 1 else Any
+        expect, convert, dump = _converter(hint)
+        required = f.default is MISSING and f.default_factory is MISSING
+        plan.append(_FieldPlan(f.name, _camel(f.name), required, nullable, expect, convert, dump))
+    return tuple(plan)
+
+
+_ABSENT = object()
+
+
+class Entity:
+    """Base of the domain entities (each a ``@dataclass(kw_only=True)``): stored with camelCase
+    attribute names, matching the key names of crosspost.resources."""
+
+    # Built on first use and kept on each class: from_record/to_record never inspect types again.
+    _record_plan: ClassVar[tuple[_FieldPlan, ...]]
+    _dump_plan: ClassVar[tuple[tuple[str, str, int], ...]]  # (name, alias, dump) of each field
+
+    @classmethod
+    def _fields_plan(cls) -> tuple[_FieldPlan, ...]:
+        plan: tuple[_FieldPlan, ...] | None = cls.__dict__.get("_record_plan")
+        if plan is None:
+            plan = _plan(cls)
+            cls._dump_plan = tuple((f.name, f.alias, f.dump) for f in plan)
+            cls._record_plan = plan
+        return plan
 
     def to_record(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True, exclude_none=True)
+        """camelCase keys, None left out at every entity level; nested entities become dicts;
+        datetimes, enums and dict values stay as they are (``aws.items`` serialises them)."""
+        plan = type(self).__dict__.get("_dump_plan")
+        if plan is None:
+            self._fields_plan()
+            plan = type(self)._dump_plan
+        record: dict[str, Any] = {}
+        for name, alias, dump in plan:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if dump:
+                value = value.to_record() if dump == 1 else [v.to_record() for v in value]
+            record[alias] = value
+        return record
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> Self:
+        """The entity from a stored record (camelCase keys; snake_case accepted too). Unknown keys
+        (index keys such as ``createdKey``) are ignored. A missing required field or a value of
+        the wrong shape raises ValueError naming the entity and field, never the value."""
+        get = data.get
+        values: dict[str, Any] = {}
+        for name, alias, required, nullable, expect, convert, _ in cls._fields_plan():
+            value = get(alias, _ABSENT)
+            if value is _ABSENT:
+                value = get(name, _ABSENT) if alias != name else _ABSENT
+                if value is _ABSENT:
+                    if required:
+                        raise ValueError(f"{cls.__name__}.{alias} is required")
+                    continue
+            if value is None:
+                if not nullable:
+                    raise ValueError(f"{cls.__name__}.{alias} must not be null")
+            elif not isinstance(value, expect):
+                try:
+                    value = convert(value)
+                except _Shape as exc:
+                    raise ValueError(f"{cls.__name__}.{alias} must be {exc}") from None
+                except ValueError as exc:  # a nested entity's own message: which entity, which field
+                    raise ValueError(f"{cls.__name__}.{alias}: {exc}") from None
+            values[name] = value
+        return cls(**values)
 
 
+@dataclass(kw_only=True)
 class Profile(Entity):
     id: str
     workspace_id: str
@@ -27,6 +219,7 @@ class Profile(Entity):
     created_at: datetime
 
 
+@dataclass(kw_only=True)
 class ApiKey(Entity):
     id: str
     workspace_id: str
@@ -37,6 +230,7 @@ class ApiKey(Entity):
     revoked_at: datetime | None = None
 
 
+@dataclass(kw_only=True)
 class LastError(Entity):
     message: str
     occurred_at: datetime
@@ -46,6 +240,7 @@ class LastError(Entity):
     source: str | None = None
 
 
+@dataclass(kw_only=True)
 class Account(Entity):
     id: str
     workspace_id: str
@@ -85,11 +280,13 @@ class PostStatus(StrEnum):
         return self in (PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.REJECTED, PostStatus.CANCELED)
 
 
+@dataclass(kw_only=True)
 class Warning_(Entity):
     code: str
     message: str
 
 
+@dataclass(kw_only=True)
 class PostError(Entity):
     code: str
     message: str
@@ -105,11 +302,13 @@ class MediaStatus(StrEnum):
     FAILED = "failed"  # the uploaded object disagreed with what was declared (``error`` says how)
 
 
+@dataclass(kw_only=True)
 class MediaError(Entity):
     rule: str
     message: str
 
 
+@dataclass(kw_only=True)
 class Media(Entity):
     """An uploaded file (POST /v1/media, or a post's inline bytes), stored in the media bucket at
     ``object_key``. ``width``/``height`` where the header carries them."""
@@ -130,6 +329,7 @@ class Media(Entity):
     ttl: int | None = None
 
 
+@dataclass(kw_only=True)
 class PostMedia(Entity):
     """One attachment of a post. A post never holds bytes (a DynamoDB item is at most 400 KB):
     inline bytes are stored as media at create and only their ``media_id`` stays here. Stored
@@ -149,6 +349,7 @@ class PostMedia(Entity):
     height: int | None = None
 
 
+@dataclass(kw_only=True)
 class Post(Entity):
     id: str
     workspace_id: str
@@ -157,9 +358,9 @@ class Post(Entity):
     platform: str
     status: PostStatus
     text: str
-    media: list[PostMedia] = Field(default_factory=list)
+    media: list[PostMedia] = field(default_factory=list)
     first_comment: str | None = None
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
     scheduled_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
@@ -170,7 +371,7 @@ class Post(Entity):
     first_comment_uri: str | None = None
     first_comment_cid: str | None = None
     attempts: int = 0
-    warnings: list[Warning_] = Field(default_factory=list)
+    warnings: list[Warning_] = field(default_factory=list)
     error: PostError | None = None
     next_attempt_at: datetime | None = None
     # The claim of the publisher (or publish-now) that holds the post while `publishing`.
@@ -187,6 +388,7 @@ class Post(Entity):
         return self.next_attempt_at or self.scheduled_at or self.created_at
 
 
+@dataclass(kw_only=True)
 class OAuthState(Entity):
     """One started OAuth connect flow (DESIGN.md "Data": single-use, TTL 15 min)."""
 
@@ -199,7 +401,7 @@ class OAuthState(Entity):
     # The app's redirectUri given at start: the browser callback redirects there when done.
     return_uri: str | None = None
     # PKCE (X): the verifier never leaves the server.
-    code_verifier: str | None = Field(default=None, repr=False)
+    code_verifier: str | None = field(default=None, repr=False)
     created_at: datetime
     expires_at: datetime
 

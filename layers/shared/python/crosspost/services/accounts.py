@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from crosspost.aws.scheduling import PostScheduler
 from crosspost.aws.stores import AccountStore, PostStore, WorkspaceStore
@@ -189,7 +189,7 @@ class AccountService:
     def disconnect(self, workspace_id: str, account_id: str) -> None:
         account = self.get(workspace_id, account_id)
         for post in self.posts.queued_for_account(account.id):
-            canceled = post.model_copy(update={"status": PostStatus.CANCELED, "updated_at": now()})
+            canceled = replace(post, status=PostStatus.CANCELED, updated_at=now())
             if self.posts.transition(canceled, expected=PostStatus.QUEUED):
                 self.scheduler.delete(post.id)
         self.vault.delete(account.secret_name)

@@ -15,7 +15,6 @@ alone the same way, a little longer: its look-again message is on its way (``giv
 from __future__ import annotations
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import ValidationError
 
 from crosspost.models.messages import PublishMessage
 from crosspost.observability import logger, metrics
@@ -30,8 +29,8 @@ DEAD_LETTER_MESSAGE = (
 
 async def process_dead_letter(record: SQSRecord, service: PublishingService) -> str:
     try:
-        message = PublishMessage.model_validate_json(record.body)
-    except ValidationError:
+        message = PublishMessage.from_json(record.body)
+    except ValueError:
         logger.error("dropping a malformed dead letter", extra={"message_id": record.message_id})
         return "malformed"
     metrics.add_metric(name="DeadLetters", unit="Count", value=1)

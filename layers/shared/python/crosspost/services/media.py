@@ -34,7 +34,6 @@ from crosspost.errors import (
 )
 from crosspost.ids import new_media_id
 from crosspost.media import SNIFF_BYTES, Sniffed, kind_of, normalize_content_type, sniff
-from crosspost.models.api import CreateMediaRequest, MediaInput
 from crosspost.models.domain import Media, MediaError, MediaStatus, Post, PostMedia
 from crosspost.observability import logger
 from crosspost.platforms.base import Capabilities, MediaItem
@@ -44,6 +43,9 @@ from crosspost.settings import Settings
 
 if TYPE_CHECKING:
     import httpx
+
+    # the publisher imports this module for MediaResolver: it never loads the API models
+    from crosspost.models.api import CreateMediaRequest, MediaInput
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -233,20 +235,19 @@ class MediaService:
         problems = content_problems(media.kind, sniffed, field="contentType", declared=media.content_type)
         if problems:
             return self._fail(media, problems[0].rule, problems[0].message)
-        ready = media.model_copy(
-            update={
-                "status": MediaStatus.READY,
-                "width": sniffed.width,
-                "height": sniffed.height,
-                "ttl": None,
-                "updated_at": at,
-            }
+        ready = replace(
+            media,
+            status=MediaStatus.READY,
+            width=sniffed.width,
+            height=sniffed.height,
+            ttl=None,
+            updated_at=at,
         )
         return ready if self.store.settle(ready) else (self.store.get(media.id) or ready)
 
     def _fail(self, media: Media, rule: str, message: str) -> Media:
-        failed = media.model_copy(
-            update={"status": MediaStatus.FAILED, "error": MediaError(rule=rule, message=message), "updated_at": now()}
+        failed = replace(
+            media, status=MediaStatus.FAILED, error=MediaError(rule=rule, message=message), updated_at=now()
         )
         if not self.store.settle(failed):
             return self.store.get(media.id) or failed

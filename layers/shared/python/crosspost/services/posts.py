@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -267,7 +267,7 @@ class PostService:
 
     def cancel(self, workspace_id: str, post_id: str) -> Post:
         post = self.get(workspace_id, post_id)
-        canceled = post.model_copy(update={"status": PostStatus.CANCELED, "updated_at": now()})
+        canceled = replace(post, status=PostStatus.CANCELED, updated_at=now())
         if post.status is not PostStatus.QUEUED or not self.posts.transition(canceled, expected=PostStatus.QUEUED):
             raise _not_queued(post_id, self.posts)
         # The publisher re-checks the status, so a message already in flight does nothing.
@@ -282,7 +282,7 @@ class PostService:
                 field="scheduledAt",
             )
         post = self.get(workspace_id, post_id)
-        moved = post.model_copy(update={"scheduled_at": scheduled_at, "next_attempt_at": None, "updated_at": now()})
+        moved = replace(post, scheduled_at=scheduled_at, next_attempt_at=None, updated_at=now())
         if post.status is not PostStatus.QUEUED or not self.posts.transition(moved, expected=PostStatus.QUEUED):
             raise _not_queued(post_id, self.posts)
         self._schedule(moved, scheduled_at, create=False)

@@ -33,7 +33,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
@@ -261,15 +261,14 @@ class PublishingService:
 
     async def _claim(self, post: Post, at: datetime, *, platform_call: bool = True) -> Post | None:
         """Take the post for publishing. ``attempts`` counts real platform calls only."""
-        claimed = post.model_copy(
-            update={
-                "status": PostStatus.PUBLISHING,
-                "claim_token": uuid.uuid4().hex,
-                "lease_until": at + timedelta(seconds=self.settings.publish_lease_seconds),
-                "attempts": post.attempts + (1 if platform_call else 0),
-                "next_attempt_at": None,
-                "updated_at": at,
-            }
+        claimed = replace(
+            post,
+            status=PostStatus.PUBLISHING,
+            claim_token=uuid.uuid4().hex,
+            lease_until=at + timedelta(seconds=self.settings.publish_lease_seconds),
+            attempts=post.attempts + (1 if platform_call else 0),
+            next_attempt_at=None,
+            updated_at=at,
         )
         held_by = post.claim_token if post.status is PostStatus.PUBLISHING else None
         won = await _io(self.posts.transition, claimed, expected=post.status, claim_token=held_by)
@@ -338,12 +337,11 @@ class PublishingService:
         caller sends now, or the sweep if that message is lost) resumes from ``progress``."""
         at = now()
         check_after = max(1.0, progress.check_after)
-        waiting = post.model_copy(
-            update={
-                "progress": progress.state,
-                "lease_until": at + timedelta(seconds=check_after),
-                "updated_at": at,
-            }
+        waiting = replace(
+            post,
+            progress=progress.state,
+            lease_until=at + timedelta(seconds=check_after),
+            updated_at=at,
         )
         if not await _io(self.posts.transition, waiting, expected=PostStatus.PUBLISHING, claim_token=post.claim_token):
             return Attempt(Outcome.SKIPPED, post)
@@ -422,7 +420,7 @@ class PublishingService:
             if found is not None:
                 return await self._published(post, account, found, reconciled=True)
         if exhausted:
-            error = error.model_copy(update={"message": f"Gave up after {post.attempts} attempts: {exc.message}"})
+            error = replace(error, message=f"Gave up after {post.attempts} attempts: {exc.message}")
         if exc.retryable and post.attempts < self.settings.max_publish_attempts:
             delay = backoff_seconds(
                 post.attempts,
@@ -431,14 +429,13 @@ class PublishingService:
                 cap=self.settings.retry_max_seconds,
             )
             at = now()
-            queued = post.model_copy(
-                update={
-                    "status": PostStatus.QUEUED,
-                    "next_attempt_at": at + timedelta(seconds=delay),
-                    "lease_until": None,
-                    "error": error,
-                    "updated_at": at,
-                }
+            queued = replace(
+                post,
+                status=PostStatus.QUEUED,
+                next_attempt_at=at + timedelta(seconds=delay),
+                lease_until=None,
+                error=error,
+                updated_at=at,
             )
             if not await _io(
                 self.posts.transition, queued, expected=PostStatus.PUBLISHING, claim_token=post.claim_token
@@ -454,21 +451,20 @@ class PublishingService:
         self, post: Post, account: Account, result: PublishResult, *, reconciled: bool = False
     ) -> Attempt:
         at = now()
-        published = post.model_copy(
-            update={
-                "status": PostStatus.PUBLISHED,
-                "published_at": at,
-                "uri": result.uri,
-                "cid": result.cid,
-                "url": result.url,
-                "first_comment_uri": result.first_comment_uri,
-                "first_comment_cid": result.first_comment_cid,
-                "warnings": post.warnings + [Warning_(code=w.code, message=w.message) for w in result.warnings],
-                "lease_until": None,
-                "error": None,
-                "progress": None,
-                "updated_at": at,
-            }
+        published = replace(
+            post,
+            status=PostStatus.PUBLISHED,
+            published_at=at,
+            uri=result.uri,
+            cid=result.cid,
+            url=result.url,
+            first_comment_uri=result.first_comment_uri,
+            first_comment_cid=result.first_comment_cid,
+            warnings=post.warnings + [Warning_(code=w.code, message=w.message) for w in result.warnings],
+            lease_until=None,
+            error=None,
+            progress=None,
+            updated_at=at,
         )
         if not await _io(
             self.posts.transition, published, expected=PostStatus.PUBLISHING, claim_token=post.claim_token
@@ -491,9 +487,7 @@ class PublishingService:
         cause: PlatformError | None = None,
     ) -> Attempt:
         at = now()
-        final = post.model_copy(
-            update={"status": status, "error": error, "lease_until": None, "progress": None, "updated_at": at}
-        )
+        final = replace(post, status=status, error=error, lease_until=None, progress=None, updated_at=at)
         if not await _io(self.posts.transition, final, expected=PostStatus.PUBLISHING, claim_token=post.claim_token):
             return Attempt(Outcome.SKIPPED, post)
         if account is not None:

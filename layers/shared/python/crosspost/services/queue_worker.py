@@ -18,7 +18,6 @@ import asyncio
 import math
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import ValidationError
 
 from crosspost.aws.scheduling import PublishQueue
 from crosspost.models.messages import PublishMessage
@@ -36,8 +35,8 @@ class RecordNotDone(Exception):
 
 async def process_record(record: SQSRecord, service: PublishingService, queue: PublishQueue) -> str:
     try:
-        message = PublishMessage.model_validate_json(record.body)
-    except ValidationError:
+        message = PublishMessage.from_json(record.body)
+    except ValueError:
         logger.error("dropping a malformed publish message", extra={"message_id": record.message_id})
         return "malformed"
     attempt = await service.publish(message.postId)

@@ -49,7 +49,7 @@ def _create(workspace_id: str, body: dict[str, Any], request_id: str) -> dict[st
         return {"status": status, "body": envelope, "headers": headers}
     post = PostResponse.from_domain(created.post)
     post["warnings"] = post["warnings"] + [
-        WarningResponse.model_validate(w.model_dump()).body() for w in created.warnings
+        WarningResponse(code=w.code, message=w.message).body() for w in created.warnings
     ]
     return {"status": created.http_status, "body": post, "headers": {}}
 

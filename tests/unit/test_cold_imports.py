@@ -1,0 +1,92 @@
+"""Cold start guard (issue #8): the functions that serve no HTTP never import pydantic.
+
+Importing pydantic and building model schemas costs a cold start tens of milliseconds; only the
+API's request/response models (``crosspost.models.api``) need it. Each non-API handler is imported
+in a fresh interpreter, as Lambda does, its settings loaded and its stores built, and pydantic must
+not be among the loaded modules.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crosspost.resources import FUNCTIONS, TABLES, Env, FunctionDef
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT / "layers" / "shared" / "python"
+
+# Runs in the child. Records who imported pydantic first, so a failure names the culprit.
+CHILD = """
+import functools, json, sys, traceback
+sys.path[:0] = sys.argv[1:3]
+first = []
+
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "pydantic" and not first:
+            stack = traceback.extract_stack()[:-1]
+            first.extend(f"{f.filename}:{f.lineno}" for f in stack if "importlib" not in f.filename)
+        return None
+
+sys.meta_path.insert(0, Watch())
+import handler
+from crosspost.composition import dependencies
+deps = dependencies()  # the settings, read from the environment as at the first request
+for name, attr in vars(type(deps)).items():  # the stores, built on first use
+    if isinstance(attr, functools.cached_property):
+        getattr(deps, name)
+loaded = sorted(m for m in sys.modules if m == "pydantic" or m.startswith(("pydantic.", "pydantic_core")))
+print(json.dumps({"loaded": loaded, "importedBy": first[-6:]}))
+"""
+
+
+def _env() -> dict[str, str]:
+    """What a function's settings need (as bench/cold_start.py sets), and nothing of this process's."""
+    return {
+        **{t.env.value: f"guard-{t.logical_id}" for t in TABLES},
+        Env.PUBLISH_QUEUE_URL.value: "http://127.0.0.1:9/123456789012/guard-PublishQueue",
+        Env.PUBLISH_QUEUE_ARN.value: "arn:aws:sqs:us-east-1:123456789012:guard-PublishQueue",
+        Env.SCHEDULE_GROUP.value: "guard-schedules",
+        Env.SCHEDULER_ROLE_ARN.value: "arn:aws:iam::123456789012:role/guard-scheduler",
+        Env.SECRETS_PREFIX.value: "guard/accounts/",
+        # nothing here calls AWS; were it to, the discard port answers nothing
+        Env.AWS_ENDPOINT_URL.value: "http://127.0.0.1:9",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "Crosspost",
+        Env.POWERTOOLS_SERVICE_NAME.value: "crosspost",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+NON_API = [fn for fn in FUNCTIONS if fn.code_dir != "api"]
+
+
+def test_every_non_api_function_is_guarded() -> None:
+    assert {fn.code_dir for fn in NON_API} == {"publisher", "sweeper", "dlq", "refresher"}
+
+
+@pytest.mark.parametrize("fn", NON_API, ids=[fn.name for fn in NON_API])
+def test_given_a_non_api_handler_when_imported_cold_then_pydantic_is_not_loaded(fn: FunctionDef) -> None:
+    function_dir = ROOT / "functions" / fn.code_dir
+
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", CHILD, str(function_dir), str(SHARED)],
+        env=_env(),
+        cwd=function_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["loaded"] == [], f"{fn.name} imports pydantic, first via: {report['importedBy']}"
