@@ -1,4 +1,5 @@
-"""Cold start guard (issue #8): the functions that serve no HTTP never import pydantic.
+"""Cold start guards (issue #8): the functions that serve no HTTP never import pydantic, and checking
+a post (preflight) never loads the HTTP client.
 
 Importing pydantic and building model schemas costs a cold start tens of milliseconds; only the
 API's request/response models (``crosspost.models.api``) need it. Each non-API handler is imported
@@ -90,3 +91,43 @@ def test_given_a_non_api_handler_when_imported_cold_then_pydantic_is_not_loaded(
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["loaded"] == [], f"{fn.name} imports pydantic, first via: {report['importedBy']}"
+
+
+# Runs in the child: every registered platform's preflight on a post with text, a link, a mention
+# and an image, as a scheduled post is checked, and whether that loaded the HTTP stack.
+PREFLIGHT_CHILD = """
+import json, sys
+from datetime import UTC, datetime
+sys.path[:0] = sys.argv[1:2]
+from crosspost.lazy_imports import is_loaded
+from crosspost.platforms.base import MediaItem, PublishRequest
+from crosspost.platforms.registry import adapter_class, registered_platforms
+from crosspost.services.preflight import preflight
+image = MediaItem(kind="image", content_type="image/jpeg", size=2048, width=800, height=800)
+request = PublishRequest(
+    post_id="post_1", text="Hello @alice.example.com https://example.com #tag", created_at=datetime.now(UTC),
+    media=(image,),
+)
+for platform in registered_platforms():
+    preflight(adapter_class(platform), request, set())
+loaded = [m for m in ("httpx", "httpcore", "h11", "anyio") if is_loaded(m)]
+print(json.dumps({"platforms": list(registered_platforms()), "loaded": loaded}))
+"""
+
+
+def test_given_every_platform_when_a_post_is_preflighted_then_no_http_client_is_loaded() -> None:
+    # A scheduled post is checked by the API function but sent later by the publisher: its cold
+    # start must not pay for httpx and httpcore (crosspost.lazy_imports).
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", PREFLIGHT_CHILD, str(SHARED)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(report["platforms"]) == 7
+    assert report["loaded"] == []

@@ -38,10 +38,8 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
-
-import httpx
 
 from crosspost.clock import iso
 from crosspost.errors import (
@@ -54,6 +52,7 @@ from crosspost.errors import (
     RateLimitedError,
     ValidationFailedError,
 )
+from crosspost.lazy_imports import lazy_module
 from crosspost.media import sniff
 from crosspost.observability import logger
 from crosspost.platforms.base import (
@@ -68,9 +67,16 @@ from crosspost.platforms.base import (
     TokenSet,
 )
 from crosspost.platforms.facets import detect_facets, facet_records, mention_handles
-from crosspost.platforms.safe_http import UnsafeUrlError
 from crosspost.platforms.text import grapheme_count
 from crosspost.platforms.tid import derive_tid
+
+if TYPE_CHECKING:
+    import httpx
+
+    from crosspost.platforms import safe_http
+else:  # loaded on first use: preflight reads this module without any HTTP (cold start)
+    httpx = lazy_module("httpx")
+    safe_http = lazy_module("crosspost.platforms.safe_http")
 
 PLATFORM: Final = "bluesky"
 DEFAULT_SERVICE: Final = "https://bsky.social"
@@ -317,7 +323,7 @@ class _Xrpc:
             response = await self.http.request(
                 method, f"{service}/xrpc/{nsid}", params=params, json=body, content=content, headers=headers
             )
-        except UnsafeUrlError as exc:  # the SSRF guard: the service resolves to a private address
+        except safe_http.UnsafeUrlError as exc:  # the SSRF guard: the service resolves to a private address
             raise ForbiddenUrlError(
                 "The Bluesky service is not a public https URL; crosspost does not call it.",
                 platform=PLATFORM,

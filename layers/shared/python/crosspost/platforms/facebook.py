@@ -21,10 +21,8 @@ Facts used here are in PLATFORMS.md §2 (and §3.1 for the Instagram rows the lo
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import urlencode
-
-import httpx
 
 from crosspost.errors import (
     AuthExpiredError,
@@ -33,6 +31,7 @@ from crosspost.errors import (
     PlatformUnavailableError,
     RateLimitedError,
 )
+from crosspost.lazy_imports import lazy_module
 from crosspost.platforms.base import (
     Capabilities,
     ConnectedAccount,
@@ -56,6 +55,11 @@ from crosspost.platforms.graph import (
     required_id,
     same_text,
 )
+
+if TYPE_CHECKING:
+    import httpx
+else:  # loaded on first use: preflight reads this module without any HTTP (cold start)
+    httpx = lazy_module("httpx")
 
 PLATFORM: Final = "facebook"
 DIALOG_HOST: Final = "https://www.facebook.com"

@@ -15,9 +15,7 @@ import json
 import math
 import re
 from datetime import datetime, timedelta
-from typing import Any, Final
-
-import httpx
+from typing import TYPE_CHECKING, Any, Final
 
 from crosspost.errors import (
     AuthExpiredError,
@@ -28,8 +26,16 @@ from crosspost.errors import (
     PlatformUnavailableError,
     RateLimitedError,
 )
+from crosspost.lazy_imports import lazy_module
 from crosspost.platforms.base import Capabilities, MediaItem, PlatformConfig
-from crosspost.platforms.safe_http import UnsafeUrlError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from crosspost.platforms import safe_http
+else:  # loaded on first use: preflight reads this module without any HTTP (cold start)
+    httpx = lazy_module("httpx")
+    safe_http = lazy_module("crosspost.platforms.safe_http")
 
 GRAPH_VERSION: Final = "v21.0"
 GRAPH_HOST: Final = "https://graph.facebook.com"
@@ -348,8 +354,8 @@ class GraphClient:
         url = f"{self.base}/{path.lstrip('/')}"
         try:
             return await self.http.request(method, url, params=params, data=data, headers=headers)
-        # UnsafeUrlError: the SSRF guard refused the host before connecting.
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, UnsafeUrlError) as exc:
+        # safe_http.UnsafeUrlError: the SSRF guard refused the host before connecting.
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, safe_http.UnsafeUrlError) as exc:
             raise PlatformUnavailableError(
                 f"{name} could not be reached; crosspost tries again later.",
                 platform=self.platform,

@@ -11,9 +11,14 @@ import asyncio
 import ssl
 import weakref
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+from crosspost.lazy_imports import lazy_module
+
+if TYPE_CHECKING:
+    import httpx
+else:  # adapters import json_object for preflight-free code paths too; httpx loads on first use
+    httpx = lazy_module("httpx")
 
 USER_AGENT = "crosspost/0.1 (+https://github.com/crosspost)"
 

@@ -23,9 +23,7 @@ import asyncio
 import re
 import time
 from dataclasses import replace
-from typing import Any, ClassVar, Final
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from crosspost.errors import (
     AuthExpiredError,
@@ -34,6 +32,7 @@ from crosspost.errors import (
     OutcomeUnknownError,
     PlatformError,
 )
+from crosspost.lazy_imports import lazy_module
 from crosspost.platforms.base import (
     Capabilities,
     MediaItem,
@@ -56,6 +55,11 @@ from crosspost.platforms.graph import (
     required_id,
     same_text,
 )
+
+if TYPE_CHECKING:
+    import httpx
+else:  # loaded on first use: preflight reads this module without any HTTP (cold start)
+    httpx = lazy_module("httpx")
 
 PLATFORM: Final = "instagram"
 CAPTION_MAX: Final = 2_200

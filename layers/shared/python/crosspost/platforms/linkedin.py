@@ -35,10 +35,8 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlencode
-
-import httpx
 
 from crosspost.clock import now
 from crosspost.errors import (
@@ -49,6 +47,7 @@ from crosspost.errors import (
     PlatformError,
     PlatformUnavailableError,
 )
+from crosspost.lazy_imports import lazy_module
 from crosspost.media import normalize_content_type, sniff, sniff_image
 from crosspost.platforms.base import (
     Capabilities,
@@ -76,6 +75,11 @@ from crosspost.platforms.linkedin_api import (
     token_set,
     urn_time,
 )
+
+if TYPE_CHECKING:
+    import httpx
+else:  # loaded on first use: preflight reads this module without any HTTP (cold start)
+    httpx = lazy_module("httpx")
 
 SCOPES: Final = ("openid", "profile", "email", "w_member_social")
 POSTING_SCOPE: Final = "w_member_social"

@@ -16,9 +16,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Final
-
-import httpx
+from typing import TYPE_CHECKING, Any, Final
 
 from crosspost.clock import now
 from crosspost.errors import (
@@ -29,9 +27,17 @@ from crosspost.errors import (
     PlatformUnavailableError,
     RateLimitedError,
 )
+from crosspost.lazy_imports import lazy_module
 from crosspost.platforms.base import TokenSet
 from crosspost.platforms.http import json_object as read_json
-from crosspost.platforms.safe_http import UnsafeUrlError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from crosspost.platforms import safe_http
+else:  # loaded on first use: preflight reads this module without any HTTP (cold start)
+    httpx = lazy_module("httpx")
+    safe_http = lazy_module("crosspost.platforms.safe_http")
 
 PLATFORM: Final = "linkedin"
 API_HOST: Final = "https://api.linkedin.com"
@@ -417,7 +423,7 @@ class LinkedInApi:
     async def send(self, method: str, url: str, *, creates: bool, **kwargs: Any) -> httpx.Response:
         try:
             response = await self.http.request(method, url, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, UnsafeUrlError) as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, safe_http.UnsafeUrlError) as exc:
             raise PlatformUnavailableError(
                 "LinkedIn could not be reached; crosspost tries again later.",
                 platform=PLATFORM,

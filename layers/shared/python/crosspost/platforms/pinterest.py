@@ -31,10 +31,8 @@ import asyncio
 import base64
 import time
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode, urlsplit
-
-import httpx
 
 from crosspost.clock import now
 from crosspost.errors import (
@@ -45,6 +43,7 @@ from crosspost.errors import (
     PlatformError,
     PlatformUnavailableError,
 )
+from crosspost.lazy_imports import lazy_module
 from crosspost.platforms.base import (
     Capabilities,
     ConnectedAccount,
@@ -66,6 +65,11 @@ from crosspost.platforms.pinterest_api import (
     upload_refused,
 )
 from crosspost.platforms.text import grapheme_count
+
+if TYPE_CHECKING:
+    import httpx
+else:  # loaded on first use: preflight reads this module without any HTTP (cold start)
+    httpx = lazy_module("httpx")
 
 WEB_HOST: Final = "https://www.pinterest.com"
 SCOPES: Final = ("boards:read", "boards:write", "pins:read", "pins:write", "user_accounts:read")

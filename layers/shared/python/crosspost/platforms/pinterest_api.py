@@ -13,9 +13,7 @@ import base64
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Final
-
-import httpx
+from typing import TYPE_CHECKING, Any, Final
 
 from crosspost.errors import (
     AuthExpiredError,
@@ -25,9 +23,17 @@ from crosspost.errors import (
     PlatformUnavailableError,
     RateLimitedError,
 )
+from crosspost.lazy_imports import lazy_module
 from crosspost.platforms.base import PlatformConfig, TokenSet
 from crosspost.platforms.http import json_object
-from crosspost.platforms.safe_http import UnsafeUrlError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from crosspost.platforms import safe_http
+else:  # loaded on first use: preflight reads this module without any HTTP (cold start)
+    httpx = lazy_module("httpx")
+    safe_http = lazy_module("crosspost.platforms.safe_http")
 
 PLATFORM: Final = "pinterest"
 API_HOST: Final = "https://api.pinterest.com"
@@ -223,7 +229,7 @@ class PinterestApi:
             # A read timeout or a dropped connection after the request went out: a create may
             # have happened. (An SSRF refusal is a TransportError too, raised before sending: it
             # only happens with a misconfigured base URL, and is then no create either.)
-            if creates and not isinstance(exc, UnsafeUrlError):
+            if creates and not isinstance(exc, safe_http.UnsafeUrlError):
                 raise OutcomeUnknownError(
                     "Pinterest did not answer after the pin was sent; it may or may not be live.",
                     platform=PLATFORM,

@@ -11,10 +11,11 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Final
 
 from crosspost.errors import NotFoundError
-from crosspost.platforms.base import CredentialsAuth, OAuth2Auth, PlatformAdapter, PlatformConfig
 
 if TYPE_CHECKING:
     import httpx
+
+    from crosspost.platforms.base import CredentialsAuth, OAuth2Auth, PlatformAdapter, PlatformConfig
 
 # Every platform name of the API contract, built or not.
 PLATFORMS: Final = ("bluesky", "facebook", "instagram", "linkedin", "pinterest", "threads", "twitter")

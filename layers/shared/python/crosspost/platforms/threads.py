@@ -31,10 +31,9 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode
 
-import httpx
 import regex
 
 from crosspost.clock import iso, now, parse_iso
@@ -47,6 +46,7 @@ from crosspost.errors import (
     PlatformUnavailableError,
     RateLimitedError,
 )
+from crosspost.lazy_imports import lazy_module
 from crosspost.observability import logger
 from crosspost.platforms.base import (
     Capabilities,
@@ -61,8 +61,15 @@ from crosspost.platforms.base import (
 )
 from crosspost.platforms.graph import classify_graph
 from crosspost.platforms.http import json_object
-from crosspost.platforms.safe_http import UnsafeUrlError
 from crosspost.platforms.text import graphemes, utf8_len
+
+if TYPE_CHECKING:
+    import httpx
+
+    from crosspost.platforms import safe_http
+else:  # loaded on first use: preflight reads this module without any HTTP (cold start)
+    httpx = lazy_module("httpx")
+    safe_http = lazy_module("crosspost.platforms.safe_http")
 
 PLATFORM: Final = "threads"
 GRAPH_HOST: Final = "https://graph.threads.net"
@@ -170,8 +177,8 @@ class _Graph:
         request went out leaves the outcome unknown."""
         try:
             response = await self.http.request(method, self.url(path), params=params, data=data)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, UnsafeUrlError) as exc:
-            # Nothing was sent (UnsafeUrlError: the SSRF guard refused the configured host).
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, safe_http.UnsafeUrlError) as exc:
+            # Nothing was sent (safe_http.UnsafeUrlError: the SSRF guard refused the configured host).
             raise PlatformUnavailableError(
                 "Threads could not be reached; crosspost tries again later.",
                 platform=PLATFORM,

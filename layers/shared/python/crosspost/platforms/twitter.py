@@ -34,10 +34,8 @@ import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlencode
-
-import httpx
 
 from crosspost.clock import now
 from crosspost.errors import (
@@ -47,6 +45,7 @@ from crosspost.errors import (
     PlatformError,
     PlatformUnavailableError,
 )
+from crosspost.lazy_imports import lazy_module
 from crosspost.media import normalize_content_type, sniff
 from crosspost.platforms.base import (
     Capabilities,
@@ -70,6 +69,11 @@ from crosspost.platforms.twitter_api import (
     token_set,
 )
 from crosspost.platforms.twitter_text import MAX_WEIGHTED_LENGTH, has_invalid_characters, url_spans, weighted_length
+
+if TYPE_CHECKING:
+    import httpx
+else:  # loaded on first use: preflight reads this module without any HTTP (cold start)
+    httpx = lazy_module("httpx")
 
 SCOPES: Final = ("tweet.read", "tweet.write", "users.read", "offline.access", "media.write")
 MiB: Final = 1024 * 1024

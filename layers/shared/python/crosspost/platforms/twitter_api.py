@@ -15,9 +15,7 @@ import base64
 import time
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Final
-
-import httpx
+from typing import TYPE_CHECKING, Any, Final
 
 from crosspost.errors import (
     AuthExpiredError,
@@ -27,9 +25,17 @@ from crosspost.errors import (
     PlatformUnavailableError,
     RateLimitedError,
 )
+from crosspost.lazy_imports import lazy_module
 from crosspost.platforms.base import PlatformConfig, TokenSet
 from crosspost.platforms.http import json_object
-from crosspost.platforms.safe_http import UnsafeUrlError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from crosspost.platforms import safe_http
+else:  # loaded on first use: preflight reads this module without any HTTP (cold start)
+    httpx = lazy_module("httpx")
+    safe_http = lazy_module("crosspost.platforms.safe_http")
 
 PLATFORM: Final = "twitter"
 API_HOST: Final = "https://api.x.com"
@@ -268,7 +274,7 @@ class TwitterApi:
         except httpx.TransportError as exc:
             # A read timeout or a dropped connection after the request went out: a create may
             # have happened. (An SSRF refusal is raised before sending: never a create.)
-            if creates and not isinstance(exc, UnsafeUrlError):
+            if creates and not isinstance(exc, safe_http.UnsafeUrlError):
                 raise OutcomeUnknownError(
                     "X did not answer after the post was sent; it may or may not be live.",
                     platform=PLATFORM,
