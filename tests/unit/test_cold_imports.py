@@ -131,3 +131,45 @@ def test_given_every_platform_when_a_post_is_preflighted_then_no_http_client_is_
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert len(report["platforms"]) == 7
     assert report["loaded"] == []
+
+
+# Runs in the child: the API handler as one function imports it, then the router of one route.
+ROUTES_CHILD = """
+import json, sys
+sys.path[:0] = sys.argv[1:3]
+import handler
+from crosspost.api.app import include_routes
+before = sorted(m for m in sys.modules if m.startswith("crosspost.api.routes."))
+include_routes(sys.argv[3])
+after = sorted(m for m in sys.modules if m.startswith("crosspost.api.routes."))
+print(json.dumps({"before": before, "after": after, "postService": "crosspost.services.posts" in sys.modules}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("route_key", "router"),
+    [("GET /v1/accounts", "accounts"), ("GET /v1/profiles/{id}", "profiles"), ("GET /docs", "docs")],
+)
+def test_given_an_api_function_when_it_serves_a_route_then_it_imports_that_router_alone(
+    route_key: str, router: str
+) -> None:
+    # API Gateway sends each API function only its own routes: a cold start imports one resource's
+    # routes, models and services (crosspost.api.app.include_routes), never the posts service.
+    function_dir = ROOT / "functions" / "api"
+
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", ROUTES_CHILD, str(function_dir), str(SHARED), route_key],
+        env=_env(),
+        cwd=function_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["before"] == []
+    # routes.common: the helpers every router shares
+    assert set(report["after"]) - {"crosspost.api.routes.common"} == {f"crosspost.api.routes.{router}"}
+    assert report["postService"] is False

@@ -8,19 +8,24 @@ the 5 MB body limit (413), a 10 KB header limit (431, as API Gateway's own), API
 authentication (so an unauthenticated request gets 401, not a validation error about its body),
 the per-key rate limit (429 with Retry-After), and a body that is UTF-8 JSON (400 ``body.json``;
 a form or text body never reaches the resolver, so its content is never parsed or echoed).
+
+Routers are included on the first request for one of their routes (``include_routes``, by the
+event's ``routeKey``): API Gateway sends each function only its own routes, so a cold start imports
+the routes, models and services of one resource, not of the whole API (issue #8). The OpenAPI
+document includes them all.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from importlib import import_module
+from typing import Any, Final
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from crosspost.api import errors
-from crosspost.api.routes import accounts, api_keys, docs, media, oauth, posts, profiles
 from crosspost.api.services import authenticator, rate_limiter
 from crosspost.errors import ApiRateLimitedError, UnauthenticatedError
 from crosspost.ids import new_request_id
@@ -35,14 +40,39 @@ MAX_HEADER_BYTES = 10 * 1024
 _MAX_JSON_BRACKETS_UNCHECKED = 500
 PUBLIC_ROUTES = frozenset(f"{r.method} {r.path}" for fn in API_FUNCTIONS for r in fn.routes if not r.auth)
 
+# path prefix → the module of ``crosspost.api.routes`` whose router serves it ("" = at the root)
+ROUTERS: Final = (
+    ("/v1/profiles", "profiles"),
+    ("/v1/api-keys", "api_keys"),
+    ("/v1/accounts", "accounts"),
+    ("/v1/oauth", "oauth"),
+    ("/v1/posts", "posts"),
+    ("/v1/media", "media"),
+    ("", "docs"),
+)
+_DOCS_PATHS: Final = frozenset({"/v1/openapi.json", "/docs"})
+
 app = APIGatewayHttpResolver(enable_validation=True)
-app.include_router(profiles.router, prefix="/v1/profiles")
-app.include_router(api_keys.router, prefix="/v1/api-keys")
-app.include_router(accounts.router, prefix="/v1/accounts")
-app.include_router(oauth.router, prefix="/v1/oauth")
-app.include_router(posts.router, prefix="/v1/posts")
-app.include_router(media.router, prefix="/v1/media")
-app.include_router(docs.router)
+_included: set[str] = set()
+
+
+def _include(prefix: str, module: str) -> None:
+    if module not in _included:
+        router = import_module(f"crosspost.api.routes.{module}").router
+        app.include_router(router, prefix=prefix or None)
+        _included.add(module)
+
+
+def include_routes(route_key: str | None = None) -> None:
+    """Include the router that serves ``route_key`` ("GET /v1/accounts/{id}"); every router when
+    the key is None or names no known route (an event from elsewhere, the OpenAPI document)."""
+    path = route_key.partition(" ")[2] if route_key else ""
+    for prefix, module in ROUTERS:
+        if (prefix and (path == prefix or path.startswith(prefix + "/"))) or (not prefix and path in _DOCS_PATHS):
+            _include(prefix, module)
+            return
+    for prefix, module in ROUTERS:
+        _include(prefix, module)
 
 
 def _request_id() -> str:
@@ -95,6 +125,7 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(request_id=request_id)
     response = _gate(event, request_id)
     if response is None:
+        include_routes(event.get("routeKey"))
         app.append_context(request_id=request_id)
         response = app.resolve(event, context)
     response.setdefault("headers", {})["X-Request-Id"] = request_id

@@ -24,8 +24,10 @@ _SWAGGER = """<!doctype html>
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
     """The generated spec, with the contract's error envelope in place of powertools' 422."""
-    from crosspost.api.app import app
+    from crosspost.api.app import app, include_routes
     from crosspost.api.errors import ErrorEnvelope
+
+    include_routes()  # every route, whichever function serves this document
 
     spec: dict[str, Any] = json.loads(
         app.get_openapi_json_schema(
