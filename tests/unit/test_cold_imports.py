@@ -142,16 +142,21 @@ from crosspost.api.app import include_routes
 before = sorted(m for m in sys.modules if m.startswith("crosspost.api.routes."))
 include_routes(sys.argv[3])
 after = sorted(m for m in sys.modules if m.startswith("crosspost.api.routes."))
-print(json.dumps({"before": before, "after": after, "postService": "crosspost.services.posts" in sys.modules}))
+models = sorted(m.rpartition(".")[2] for m in sys.modules if m.startswith("crosspost.models.api."))
+print(json.dumps({"before": before, "after": after, "models": models, "postService": "crosspost.services.posts" in sys.modules}))
 """
 
 
 @pytest.mark.parametrize(
-    ("route_key", "router"),
-    [("GET /v1/accounts", "accounts"), ("GET /v1/profiles/{id}", "profiles"), ("GET /docs", "docs")],
+    ("route_key", "router", "models"),
+    [
+        ("GET /v1/accounts", "accounts", ["accounts", "common"]),
+        ("GET /v1/profiles/{id}", "profiles", ["common", "profiles"]),
+        ("GET /docs", "docs", []),
+    ],
 )
 def test_given_an_api_function_when_it_serves_a_route_then_it_imports_that_router_alone(
-    route_key: str, router: str
+    route_key: str, router: str, models: list[str]
 ) -> None:
     # API Gateway sends each API function only its own routes: a cold start imports one resource's
     # routes, models and services (crosspost.api.app.include_routes), never the posts service.
@@ -172,4 +177,5 @@ def test_given_an_api_function_when_it_serves_a_route_then_it_imports_that_route
     assert report["before"] == []
     # routes.common: the helpers every router shares
     assert set(report["after"]) - {"crosspost.api.routes.common"} == {f"crosspost.api.routes.{router}"}
+    assert report["models"] == models  # crosspost.models.api: one module per resource
     assert report["postService"] is False

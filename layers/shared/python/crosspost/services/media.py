@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     import httpx
 
     # the publisher imports this module for MediaResolver: it never loads the API models
-    from crosspost.models.api import CreateMediaRequest, MediaInput
+    from crosspost.models.api.media import CreateMediaRequest
+    from crosspost.models.api.posts import MediaInput
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -21,7 +21,7 @@ from crosspost.errors import (
     ValidationFailedError,
 )
 from crosspost.ids import new_post_id
-from crosspost.models.api import CreatePostRequest
+from crosspost.models.api.posts import CreatePostRequest
 from crosspost.models.domain import Account, Post, PostStatus, Warning_
 from crosspost.models.messages import PublishMessage
 from crosspost.platforms.base import PlatformConfig, PublishRequest

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from crosspost.api.routes.common import Cursor, Limit, errors, json_response, no_content
 from crosspost.api.services import account_service, caller, oauth_service
 from crosspost.errors import NotFoundError, ValidationFailedError
-from crosspost.models.api import (
+from crosspost.models.api.accounts import (
     AccountResponse,
     CompleteConnectRequest,
     ConnectCredentialsRequest,

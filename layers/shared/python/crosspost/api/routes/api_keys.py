@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from crosspost.api.routes.common import Cursor, Limit, errors, json_response, no_content
 from crosspost.api.services import caller
 from crosspost.composition import dependencies
-from crosspost.models.api import ApiKeyResponse, CreatedApiKeyResponse, NameRequest
+from crosspost.models.api.profiles import ApiKeyResponse, CreatedApiKeyResponse, NameRequest
 from crosspost.services import workspaces
 
 router = Router()

@@ -72,42 +72,42 @@ Documented = type[BaseModel] | tuple[type[BaseModel], ...] | str | None
 # ``from_domain``; these models describe them (None: no body, or for the spec itself any object).
 # A route missing here has no documented success: tests/integration/test_security_spec.py says so.
 def _success_responses() -> dict[tuple[str, str], dict[str, tuple[str, Documented]]]:
-    from crosspost.models import api as m
+    from crosspost.models.api import accounts, media, posts, profiles
 
     connected: dict[str, tuple[str, Documented]] = {
-        "201": ("Connected", m.ConnectedAccountResponse),
-        "200": ("Reconnected", m.ConnectedAccountResponse),
+        "201": ("Connected", accounts.ConnectedAccountResponse),
+        "200": ("Reconnected", accounts.ConnectedAccountResponse),
     }
     return {
-        ("post", "/v1/profiles"): {"201": ("Created", m.ProfileResponse)},
-        ("get", "/v1/profiles"): {"200": ("The workspace's profiles", m.ProfileListResponse)},
-        ("get", "/v1/profiles/{profile_id}"): {"200": ("The profile", m.ProfileResponse)},
+        ("post", "/v1/profiles"): {"201": ("Created", profiles.ProfileResponse)},
+        ("get", "/v1/profiles"): {"200": ("The workspace's profiles", profiles.ProfileListResponse)},
+        ("get", "/v1/profiles/{profile_id}"): {"200": ("The profile", profiles.ProfileResponse)},
         ("delete", "/v1/profiles/{profile_id}"): {"204": ("Deleted", None)},
-        ("post", "/v1/api-keys"): {"201": ("Created; key is shown only here", m.CreatedApiKeyResponse)},
-        ("get", "/v1/api-keys"): {"200": ("The workspace's active keys (no plaintext)", m.ApiKeyListResponse)},
+        ("post", "/v1/api-keys"): {"201": ("Created; key is shown only here", profiles.CreatedApiKeyResponse)},
+        ("get", "/v1/api-keys"): {"200": ("The workspace's active keys (no plaintext)", profiles.ApiKeyListResponse)},
         ("delete", "/v1/api-keys/{key_id}"): {"204": ("Revoked", None)},
         ("post", "/v1/accounts/connect"): connected,
         ("post", "/v1/accounts/connect/{platform}"): {
             "200": (
                 "OAuth: the authorization URL and its state; Bluesky: how to connect",
-                (m.ConnectStartResponse, m.ConnectMethodResponse),
+                (accounts.ConnectStartResponse, accounts.ConnectMethodResponse),
             )
         },
         ("post", "/v1/accounts/connect/{platform}/complete"): connected,
-        ("get", "/v1/accounts"): {"200": ("The workspace's accounts", m.AccountListResponse)},
-        ("get", "/v1/accounts/{account_id}"): {"200": ("The account", m.AccountResponse)},
+        ("get", "/v1/accounts"): {"200": ("The workspace's accounts", accounts.AccountListResponse)},
+        ("get", "/v1/accounts/{account_id}"): {"200": ("The account", accounts.AccountResponse)},
         ("delete", "/v1/accounts/{account_id}"): {"204": ("Disconnected", None)},
         ("post", "/v1/posts"): {
-            "201": ("Published", m.PostResponse),
-            "202": ("Queued, deferred or processing", m.PostResponse),
+            "201": ("Published", posts.PostResponse),
+            "202": ("Queued, deferred or processing", posts.PostResponse),
         },
-        ("post", "/v1/posts/validate"): {"200": ("Every rule passed", m.ValidatedResponse)},
-        ("get", "/v1/posts"): {"200": ("The workspace's posts, newest first", m.PostListResponse)},
-        ("get", "/v1/posts/{post_id}"): {"200": ("The post", m.PostResponse)},
-        ("delete", "/v1/posts/{post_id}"): {"200": ("Canceled", m.PostResponse)},
-        ("patch", "/v1/posts/{post_id}"): {"200": ("Rescheduled", m.PostResponse)},
-        ("post", "/v1/media"): {"201": ("Stored (inline bytes), or pending with its uploadUrl", m.MediaResponse)},
-        ("get", "/v1/media/{media_id}"): {"200": ("The media", m.MediaResponse)},
+        ("post", "/v1/posts/validate"): {"200": ("Every rule passed", posts.ValidatedResponse)},
+        ("get", "/v1/posts"): {"200": ("The workspace's posts, newest first", posts.PostListResponse)},
+        ("get", "/v1/posts/{post_id}"): {"200": ("The post", posts.PostResponse)},
+        ("delete", "/v1/posts/{post_id}"): {"200": ("Canceled", posts.PostResponse)},
+        ("patch", "/v1/posts/{post_id}"): {"200": ("Rescheduled", posts.PostResponse)},
+        ("post", "/v1/media"): {"201": ("Stored (inline bytes), or pending with its uploadUrl", media.MediaResponse)},
+        ("get", "/v1/media/{media_id}"): {"200": ("The media", media.MediaResponse)},
         ("get", "/v1/openapi.json"): {"200": ("This document", None)},
         ("get", "/v1/oauth/{platform}/callback"): {
             "200": ("An HTML page: the account is connected", HTML),

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from crosspost.api.routes.common import errors, json_response
 from crosspost.api.services import caller, media_service
-from crosspost.models.api import CreateMediaRequest, MediaResponse
+from crosspost.models.api.media import CreateMediaRequest, MediaResponse
 
 router = Router()
 MediaId = Annotated[str, Path(max_length=64)]

@@ -14,7 +14,7 @@ from crosspost.api.routes.common import Cursor, Limit, errors, json_response
 from crosspost.api.services import caller, post_service
 from crosspost.composition import dependencies
 from crosspost.errors import CrosspostError, IdempotencyConflictError
-from crosspost.models.api import (
+from crosspost.models.api.posts import (
     CreatePostRequest,
     PostResponse,
     ReschedulePostRequest,
