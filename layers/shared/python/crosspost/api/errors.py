@@ -8,40 +8,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict
 
 from crosspost.errors import ApiRateLimitedError, CrosspostError, ErrorDetail, PlatformError
 from crosspost.observability import logger
 from crosspost.redaction import scrub
-
-
-class ErrorDetailBody(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-    rule: str
-    message: str
-    field: str | None = None
-
-
-class ErrorBody(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-    code: str
-    message: str
-    rule: str | None = None
-    platform: str | None = None
-    field: str | None = None
-    remediation: str | None = None
-    details: list[ErrorDetailBody] = []
-    platformResponse: Any = None
-    requestId: str
-    postId: str | None = None
-
-
-class ErrorEnvelope(BaseModel):
-    """Every non-2xx response."""
-
-    error: ErrorBody
 
 
 def envelope(

@@ -12,13 +12,15 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from crosspost.aws.clients import client
 from crosspost.clock import iso, parse_iso
-from crosspost.platforms.base import TokenSet
+
+if TYPE_CHECKING:
+    from crosspost.platforms.base import TokenSet
 
 
 class StaleTokenVersionError(Exception):
@@ -45,6 +47,9 @@ def _encode(tokens: TokenSet) -> str:
 
 
 def _decode(raw: str) -> TokenSet:
+    # imported here: a function that only deletes secrets (disconnect) never loads the adapter interface
+    from crosspost.platforms.base import TokenSet
+
     data: dict[str, Any] = json.loads(raw)
     return TokenSet(
         access_token=data["accessToken"],

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-from crosspost.aws.scheduling import PostScheduler
-from crosspost.aws.stores import AccountStore, PostStore, WorkspaceStore
-from crosspost.aws.token_vault import TokenVault
 from crosspost.clock import now
 from crosspost.errors import ConflictError, NotFoundError, ValidationFailedError
 from crosspost.models.domain import Account, PostStatus, token_health
-from crosspost.platforms.base import ConnectedAccount
 from crosspost.platforms.registry import PLATFORMS
 from crosspost.services.url_guard import check_public_url
 from crosspost.services.workspaces import resolve_profile
-from crosspost.settings import Settings
+
+if TYPE_CHECKING:  # listing accounts needs neither the vault, the scheduler nor the adapter interface
+    from crosspost.aws.scheduling import PostScheduler
+    from crosspost.aws.stores import AccountStore, PostStore, WorkspaceStore
+    from crosspost.aws.token_vault import TokenVault
+    from crosspost.platforms.base import ConnectedAccount
+    from crosspost.settings import Settings
 
 _ACCOUNT_NAMESPACE = uuid.UUID("8d2f3c1e-6a0b-4f3e-9b7c-2c4e5f6a7b8c")
 

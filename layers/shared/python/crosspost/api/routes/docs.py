@@ -25,7 +25,7 @@ _SWAGGER = """<!doctype html>
 def openapi_document() -> dict[str, Any]:
     """The generated spec, with the contract's error envelope in place of powertools' 422."""
     from crosspost.api.app import app, include_routes
-    from crosspost.api.errors import ErrorEnvelope
+    from crosspost.models.api.errors import ErrorEnvelope
 
     include_routes()  # every route, whichever function serves this document
 
