@@ -5,6 +5,10 @@ preflight rules by every function that checks a post, but only the ones that cal
 its HTTP client. The platform modules bind ``httpx`` (and the SSRF-guarded transport) with
 ``lazy_module``, so a scheduled post never loads httpx, httpcore or a TLS context; the first real
 use (``httpx.AsyncClient``, an ``except httpx.ConnectError``) loads the module as a plain import would.
+
+Python 3.11's LazyLoader does not lock the first attribute access: the first use must happen on one
+thread. It does: platform calls run on the event loop's thread (the publisher's worker threads only
+make AWS calls).
 """
 
 from __future__ import annotations
