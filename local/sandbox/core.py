@@ -28,13 +28,16 @@ call it hit (a sandbox extension: chaos tests match outcomes to the faults that 
 
 from __future__ import annotations
 
+import email
+import email.message
+import html
 import json
 import sys
 import threading
 import time
 import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 from urllib.parse import parse_qs, unquote
@@ -69,6 +72,39 @@ class SandboxRequest:
         """The parsed JSON body; ``ValueError`` when it is not JSON."""
         return json.loads(self.body.decode("utf-8")) if self.body else None
 
+    def json_object(self) -> dict[str, Any] | None:
+        """The body as a JSON object; None when it is anything else (or no JSON at all)."""
+        try:
+            parsed = self.json()
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, dict) else None
+
+    def multipart(self) -> dict[str, bytes] | None:
+        """The fields of a ``multipart/form-data`` body (by name, raw bytes), or None when it is not
+        one. Parsed by hand: a part's own Content-Type must not change how its bytes are read."""
+        content_type = self.header("content-type") or ""
+        if not content_type.lower().startswith("multipart/form-data"):
+            return None
+        message = email.message.Message()
+        message["content-type"] = content_type
+        boundary = message.get_param("boundary")
+        if not isinstance(boundary, str) or not boundary:
+            return None
+        chunks = self.body.split(b"--" + boundary.encode("latin-1"))
+        if len(chunks) < 3 or not chunks[-1].startswith(b"--"):
+            return None
+        fields: dict[str, bytes] = {}
+        for chunk in chunks[1:-1]:
+            head, sep, data = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+            if not sep:
+                return None
+            part = email.message_from_bytes(head + b"\r\n\r\n")
+            name = part.get_param("name", header="content-disposition")
+            if isinstance(name, str):
+                fields[name] = data.removesuffix(b"\r\n")
+        return fields
+
 
 @dataclass
 class SandboxResponse:
@@ -91,6 +127,43 @@ class SandboxResponse:
 
 def control_error(status: int, error: str, message: str) -> SandboxResponse:
     return SandboxResponse.json(status, {"error": error, "message": message})
+
+
+def html_page(status: int, title: str, message: str) -> SandboxResponse:
+    """The page a platform's consent screen shows a browser for a bad authorize request."""
+    body = f"<!doctype html><title>{title}</title><p>{html.escape(message, quote=False)}</p>".encode()
+    return SandboxResponse(status, body, {"Content-Type": "text/html; charset=utf-8"})
+
+
+# ---- settings ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One field of ``POST /_sandbox/{platform}/settings``: a number ≥ 0 (``integer``: a whole
+    one) stored in the attribute ``attr``."""
+
+    attr: str
+    integer: bool = False
+
+
+def apply_settings(target: object, spec: dict[str, Any], settings: Mapping[str, Setting]) -> SandboxResponse | None:
+    """Set ``target``'s attributes from the ``settings`` fields ``spec`` has, in order; the 400 for
+    the first value that is not a number ≥ 0 (those before it stay set), else None."""
+    for name, setting in settings.items():
+        value = spec.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int if setting.integer else int | float) or value < 0:
+            return control_error(
+                400, "InvalidSettings", f"{name} must be {'an integer' if setting.integer else 'a number'} ≥ 0"
+            )
+        setattr(target, setting.attr, int(value) if setting.integer else float(value))
+    return None
+
+
+def current_settings(target: object, settings: Mapping[str, Setting]) -> dict[str, Any]:
+    return {name: getattr(target, setting.attr) for name, setting in settings.items()}
 
 
 # ---- faults ------------------------------------------------------------------------------------

@@ -29,12 +29,10 @@ import time
 from typing import Any, Final
 from urllib.parse import urlencode
 
-from local.sandbox.core import Fault, SandboxPlatform, SandboxRequest, SandboxResponse
+from local.sandbox.core import SandboxRequest, SandboxResponse
 from local.sandbox.graph import (
     fields_of,
     graph_error,
-    graph_fault_response,
-    graph_params,
     graph_token,
     invalid_param,
     invalid_token,
@@ -47,7 +45,7 @@ from local.sandbox.meta import (
     LONG_TOKEN_TTL,
     Caller,
     GraphFailure,
-    MetaState,
+    MetaSandbox,
     Page,
     fetch,
     graph_time,
@@ -65,7 +63,6 @@ PUBLISHING_EDGES: Final = frozenset({"feed", "photos", "videos"})
 DEFAULT_PAGE_FIELDS: Final = ("name", "access_token", "category", "category_list", "id", "tasks")
 TASKS: Final = ["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"]
 
-_VERSION: Final = re.compile(r"^/v\d+\.\d+(?=/|$)")
 _POST_AS_PAGE: Final = (
     "(#200) If posting to a page, requires both pages_read_engagement and pages_manage_posts as an admin with "
     "sufficient administrative permission"
@@ -83,10 +80,6 @@ _TOKEN_ERRORS: Final = {
         "the OAuth dialog request",
     ),
 }
-
-
-def strip_version(path: str) -> str:
-    return _VERSION.sub("", path) or "/"
 
 
 def _cursor(index: int) -> str:
@@ -114,42 +107,11 @@ def _select(item: dict[str, Any], fields: list[str], default: tuple[str, ...]) -
     return {k: item[k] for k in names if k in item}
 
 
-class FacebookSandbox(SandboxPlatform):
+class FacebookSandbox(MetaSandbox):
     name = "facebook"
+    publishing_edges = PUBLISHING_EDGES
 
-    def __init__(self, state: MetaState | None = None) -> None:
-        super().__init__()
-        self.state = state or MetaState()
-        self.lock = self.state.lock  # one lock for everything the Meta platforms share
-        self.reset()
-
-    def reset(self) -> None:
-        with self.lock:
-            self.state.reset()
-            self.records.clear()
-
-    # ---- dispatch ------------------------------------------------------------------------
-
-    def is_publishing_call(self, request: SandboxRequest) -> bool:
-        parts = strip_version(request.path).strip("/").split("/")
-        return request.method == "POST" and len(parts) == 2 and parts[1] in PUBLISHING_EDGES
-
-    def fault_response(self, fault: Fault, request: SandboxRequest) -> SandboxResponse:
-        return graph_fault_response(fault, request)
-
-    def internal_error(self) -> SandboxResponse:
-        return graph_error(500, 1, "An unknown error has occurred.", is_transient=False)
-
-    def handle(self, request: SandboxRequest) -> SandboxResponse:
-        try:
-            return self._route(request)
-        except GraphFailure as failure:
-            return failure.response
-
-    def _route(self, request: SandboxRequest) -> SandboxResponse:
-        path = strip_version(request.path)
-        parts = [p for p in path.split("/") if p]
-        params = graph_params(request)
+    def route(self, request: SandboxRequest, path: str, parts: list[str], params: dict[str, str]) -> SandboxResponse:
         if parts == ["dialog", "oauth"] and request.method == "GET":
             with self.lock:
                 return self.state.provider.authorize(request)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import secrets
 import string
 from typing import Any, Final
@@ -153,6 +154,13 @@ def graph_fault_response(fault: Fault, request: SandboxRequest) -> SandboxRespon
 
 
 # ---- reading a Graph call ----------------------------------------------------------------------
+
+_VERSION: Final = re.compile(r"^/v\d+\.\d+(?=/|$)")
+
+
+def strip_version(path: str) -> str:
+    """``path`` without a leading ``/v{N}.0`` (Graph accepts every path with or without one)."""
+    return _VERSION.sub("", path) or "/"
 
 
 def graph_params(request: SandboxRequest) -> dict[str, str]:

@@ -23,12 +23,10 @@ from __future__ import annotations
 import time
 from typing import Any, Final
 
-from local.sandbox.core import Fault, SandboxPlatform, SandboxRequest, SandboxResponse
-from local.sandbox.facebook import strip_version
+from local.sandbox.core import SandboxRequest, SandboxResponse
 from local.sandbox.graph import (
     fields_of,
     graph_error,
-    graph_fault_response,
     graph_params,
     graph_token,
     invalid_param,
@@ -41,7 +39,7 @@ from local.sandbox.meta import (
     Container,
     GraphFailure,
     InstagramAccount,
-    MetaState,
+    MetaSandbox,
     fetch,
     graph_time,
     sniff,
@@ -72,46 +70,15 @@ def _fetch_failed() -> GraphFailure:
     )
 
 
-class InstagramSandbox(SandboxPlatform):
+class InstagramSandbox(MetaSandbox):
     name = "instagram"
-
-    def __init__(self, state: MetaState | None = None) -> None:
-        super().__init__()
-        self.state = state or MetaState()
-        self.lock = self.state.lock
-        self.reset()
-
-    def reset(self) -> None:
-        with self.lock:
-            self.state.reset()
-            self.records.clear()
-
-    # ---- dispatch ------------------------------------------------------------------------
-
-    def is_publishing_call(self, request: SandboxRequest) -> bool:
-        parts = strip_version(request.path).strip("/").split("/")
-        return request.method == "POST" and len(parts) == 2 and parts[1] in ("media", "media_publish")
+    publishing_edges = frozenset({"media", "media_publish"})
 
     def describe_call(self, request: SandboxRequest) -> dict[str, Any]:
         params = graph_params(request)
         return {k: params[k] for k in ("media_type", "creation_id") if k in params}
 
-    def fault_response(self, fault: Fault, request: SandboxRequest) -> SandboxResponse:
-        return graph_fault_response(fault, request)
-
-    def internal_error(self) -> SandboxResponse:
-        return graph_error(500, 1, "An unknown error has occurred.", is_transient=False)
-
-    def handle(self, request: SandboxRequest) -> SandboxResponse:
-        try:
-            return self._route(request)
-        except GraphFailure as failure:
-            return failure.response
-
-    def _route(self, request: SandboxRequest) -> SandboxResponse:
-        path = strip_version(request.path)
-        parts = [p for p in path.split("/") if p]
-        params = graph_params(request)
+    def route(self, request: SandboxRequest, path: str, parts: list[str], params: dict[str, str]) -> SandboxResponse:
         with self.lock:
             caller = self.state.caller(graph_token(request, params))
         if len(parts) == 2 and request.method == "POST" and parts[1] == "media":

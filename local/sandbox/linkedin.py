@@ -35,8 +35,8 @@ from urllib.parse import urlencode, urlsplit
 
 from crosspost.media import sniff
 from crosspost.platforms.text import grapheme_count
-from local.sandbox.core import Fault, SandboxPlatform, SandboxRequest, SandboxResponse
-from local.sandbox.oauth import OAuthError, OAuthProvider, bearer, form
+from local.sandbox.core import Fault, SandboxRequest, SandboxResponse, Setting, html_page
+from local.sandbox.oauth import OAuthError, OAuthProvider, OAuthSandbox, bearer, form
 
 ACCESS_TTL_SECONDS: Final = 60 * 24 * 3600  # 5,184,000 s, as LinkedIn
 REFRESH_TTL_SECONDS: Final = 365 * 24 * 3600
@@ -280,38 +280,57 @@ def _iso(at: float) -> str:
 
 
 def _page(status: int, message: str) -> SandboxResponse:
-    body = f"<!doctype html><title>LinkedIn</title><p>{message}</p>".encode()
-    return SandboxResponse(status, body, {"Content-Type": "text/html; charset=utf-8"})
+    return html_page(status, "LinkedIn", message)
+
+
+def _fault_bodies() -> dict[int, dict[str, Any]]:
+    """What a fault's status answers (429: LinkedIn sends no rate-limit headers, no Retry-After)."""
+    code, name, message = TOKEN_ERRORS["invalid_token"]
+    invalid = _input_error(
+        400,
+        f"{BAD_REQUEST}: Content is invalid (sandbox fault 400)",
+        "INVALID_CONTENT",
+        "Invalid content",
+        "/commentary",
+    )
+    return {
+        400: invalid.body,
+        401: {"status": 401, "serviceErrorCode": code, "code": name, "message": message},
+        429: THROTTLED,
+        500: {"status": 500, "message": "Internal Server Error"},
+        503: {"status": 503, "message": "Service Unavailable"},
+    }
+
+
+FAULT_BODIES: Final = _fault_bodies()
 
 
 # ---- the platform --------------------------------------------------------------------------------
 
 
-class LinkedInSandbox(SandboxPlatform):
+class LinkedInSandbox(OAuthSandbox):
     name = "linkedin"
+    own_settings = {"videoProcessingSeconds": Setting("processing_seconds")}
 
     def __init__(self) -> None:
-        super().__init__()
-        self.oauth = OAuthProvider(
-            platform="linkedin",
-            users=tuple(MEMBERS),
-            access_ttl=ACCESS_TTL_SECONDS,
-            refresh_ttl=REFRESH_TTL_SECONDS,
-            code_ttl=CODE_TTL_SECONDS,
-            rotate_refresh=False,  # the same refresh token comes back; its lifetime is not extended
-        )
         self._id_secret = secrets.token_bytes(32)
-        self.reset()
+        super().__init__(
+            OAuthProvider(
+                "linkedin",
+                tuple(MEMBERS),
+                access_ttl=ACCESS_TTL_SECONDS,
+                refresh_ttl=REFRESH_TTL_SECONDS,
+                code_ttl=CODE_TTL_SECONDS,
+                rotate_refresh=False,  # the same refresh token comes back; its lifetime is not extended
+            )
+        )
 
-    def reset(self) -> None:
-        with self.lock:
-            self.oauth.reset()
-            self.records.clear()
-            self.images: dict[str, Image] = {}
-            self.videos: dict[str, Video] = {}
-            self.by_text: dict[tuple[str, str], str] = {}  # (author, shown text) → post URN
-            self.processing_seconds = VIDEO_PROCESSING_SECONDS
-            self._last_id = 0
+    def reset_state(self) -> None:
+        self.images: dict[str, Image] = {}
+        self.videos: dict[str, Video] = {}
+        self.by_text: dict[tuple[str, str], str] = {}  # (author, shown text) → post URN
+        self.processing_seconds = VIDEO_PROCESSING_SECONDS
+        self._last_id = 0
 
     def _post_id(self) -> int:
         """Like LinkedIn's: milliseconds since the epoch in the top bits (``id >> 22``)."""
@@ -380,54 +399,10 @@ class LinkedInSandbox(SandboxPlatform):
 
     def fault_response(self, fault: Fault, request: SandboxRequest) -> SandboxResponse:
         status = fault.status or 500
-        if status == 400:
-            body: dict[str, Any] = _input_error(
-                400,
-                f"{BAD_REQUEST}: Content is invalid (sandbox fault 400)",
-                "INVALID_CONTENT",
-                "Invalid content",
-                "/commentary",
-            ).body
-        elif status == 401:
-            code, name, message = TOKEN_ERRORS["invalid_token"]
-            body = {"status": 401, "serviceErrorCode": code, "code": name, "message": message}
-        elif status == 429:
-            body = dict(THROTTLED)  # LinkedIn sends no rate-limit headers and no Retry-After
-        elif status == 503:
-            body = {"status": 503, "message": "Service Unavailable"}
-        else:
-            body = {"status": 500, "message": "Internal Server Error"}
-        return SandboxResponse.json(status, body)
+        return SandboxResponse.json(status, FAULT_BODIES[status])
 
     def internal_error(self) -> SandboxResponse:
-        return SandboxResponse.json(500, {"status": 500, "message": "Internal Server Error"})
-
-    # ---- control endpoints ---------------------------------------------------------------
-
-    def control(self, action: str, request: SandboxRequest) -> SandboxResponse | None:
-        if action == "settings" and request.method in ("GET", "POST"):
-            try:
-                spec = (request.json() or {}) if request.method == "POST" else {}
-            except ValueError:
-                spec = None
-            if not isinstance(spec, dict):
-                return SandboxResponse.json(400, {"error": "InvalidSettings", "message": "the body must be an object"})
-            seconds = spec.pop("videoProcessingSeconds", None)
-            if seconds is not None:
-                if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-                    return SandboxResponse.json(
-                        400, {"error": "InvalidSettings", "message": "videoProcessingSeconds must be a number ≥ 0"}
-                    )
-                self.processing_seconds = float(seconds)
-            rest = SandboxRequest(
-                "POST", request.path, request.query, request.headers, json.dumps(spec).encode(), request.base_url
-            )
-            answer = self.oauth.control("settings", rest)
-            if answer is not None and answer.status != 200:
-                return answer
-            payload = answer.payload() if answer is not None else {}
-            return SandboxResponse.json(200, {**payload, "videoProcessingSeconds": self.processing_seconds})
-        return self.oauth.control(action, request)
+        return SandboxResponse.json(500, FAULT_BODIES[500])
 
     # ---- OAuth -----------------------------------------------------------------------------
 

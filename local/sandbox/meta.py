@@ -22,17 +22,22 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from abc import abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, ClassVar, Final
 
 from crosspost.media import sniff as sniff_media
-from local.sandbox.core import SandboxRequest, SandboxResponse
-from local.sandbox.graph import graph_error, invalid_token, token_required
+from local.sandbox.core import Fault, SandboxPlatform, SandboxRequest, SandboxResponse
+from local.sandbox.graph import (
+    graph_error,
+    graph_fault_response,
+    graph_params,
+    invalid_token,
+    strip_version,
+    token_required,
+)
 from local.sandbox.oauth import OAuthError, OAuthProvider, Token
-
-if TYPE_CHECKING:
-    from local.sandbox.core import SandboxPlatform
 
 SHORT_TOKEN_TTL: Final = 2 * 3600.0  # the code exchange's short-lived user token
 LONG_TOKEN_TTL: Final = 5_183_944.0  # about 60 days (PLATFORMS.md §2.1)
@@ -316,13 +321,45 @@ def meta_platforms() -> list[SandboxPlatform]:
     return [FacebookSandbox(state), InstagramSandbox(state)]
 
 
-def answer(handler: Any, request: SandboxRequest) -> SandboxResponse:
-    """Run a handler, turning ``GraphFailure`` into its response."""
-    try:
-        response: SandboxResponse = handler(request)
-    except GraphFailure as failure:
-        return failure.response
-    return response
+class MetaSandbox(SandboxPlatform):
+    """Facebook or Instagram: the ``MetaState`` both share (one login, one lock), Graph's error
+    bodies, a leading ``/v{N}.0`` accepted on every path, and a router whose ``GraphFailure``
+    becomes the answer."""
+
+    publishing_edges: ClassVar[frozenset[str]]  # ``POST /{id}/{edge}``: the calls faults apply to
+
+    def __init__(self, state: MetaState | None = None) -> None:
+        super().__init__()
+        self.state = state or MetaState()
+        self.lock = self.state.lock  # one lock for everything the Meta platforms share
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.state.reset()
+            self.records.clear()
+
+    def is_publishing_call(self, request: SandboxRequest) -> bool:
+        parts = strip_version(request.path).strip("/").split("/")
+        return request.method == "POST" and len(parts) == 2 and parts[1] in self.publishing_edges
+
+    def fault_response(self, fault: Fault, request: SandboxRequest) -> SandboxResponse:
+        return graph_fault_response(fault, request)
+
+    def internal_error(self) -> SandboxResponse:
+        return graph_error(500, 1, "An unknown error has occurred.", is_transient=False)
+
+    def handle(self, request: SandboxRequest) -> SandboxResponse:
+        path = strip_version(request.path)
+        try:
+            return self.route(request, path, [p for p in path.split("/") if p], graph_params(request))
+        except GraphFailure as failure:
+            return failure.response
+
+    @abstractmethod
+    def route(self, request: SandboxRequest, path: str, parts: list[str], params: dict[str, str]) -> SandboxResponse:
+        """Answer a Graph call: ``path`` without its version, ``parts`` its segments, ``params``
+        the query overlaid by the body."""
 
 
 def permission_error(message: str, *, code: int = 200, status: int = 403) -> GraphFailure:

@@ -10,7 +10,8 @@ Fixtures a test can choose (README "OAuth"):
 - ``POST /_sandbox/{platform}/revoke-tokens`` ``{"user"?}``: every token issued so far (of that
   user) stops working, refresh tokens too, as when the user removes the app;
 - ``POST /_sandbox/{platform}/settings`` ``{"accessTtlSeconds"?, "codeTtlSeconds"?}``: lifetimes of
-  what is issued from now on (0 = already expired).
+  what is issued from now on (0 = already expired); a platform adds its own fields
+  (``OAuthSandbox.own_settings``).
 
 Callers hold their platform's lock.
 """
@@ -21,13 +22,26 @@ import base64
 import hashlib
 import secrets
 import time
+from abc import abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import ClassVar, Final
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from local.sandbox.core import SandboxRequest, SandboxResponse, control_error
+from local.sandbox.core import (
+    SandboxPlatform,
+    SandboxRequest,
+    SandboxResponse,
+    Setting,
+    apply_settings,
+    control_error,
+    current_settings,
+    html_page,
+)
 
 OAUTH_PLATFORMS: Final = ("facebook", "threads", "linkedin", "pinterest", "twitter")
+# The provider's own ``/_sandbox/{platform}/settings`` fields.
+SETTINGS: Final = {"accessTtlSeconds": Setting("access_ttl"), "codeTtlSeconds": Setting("code_ttl")}
 # The platform apps the local stack seeds into its apps secret. Public test values, not secrets.
 SANDBOX_APPS: Final = {
     p: {"clientId": f"sandbox-{p}-client", "clientSecret": f"sandbox-{p}-secret"} for p in OAUTH_PLATFORMS
@@ -266,17 +280,22 @@ class OAuthProvider:
                 token.revoked = True
             return SandboxResponse.json(200, {"revoked": len(hit)})
         if action == "settings":
-            body = _body(request)
-            if not isinstance(body, dict):
-                return control_error(400, "InvalidSettings", "the body must be a JSON object")
-            for name, attr in (("accessTtlSeconds", "access_ttl"), ("codeTtlSeconds", "code_ttl")):
-                value = body.get(name)
-                if value is not None:
-                    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                        return control_error(400, "InvalidSettings", f"{name} must be a number ≥ 0")
-                    setattr(self, attr, float(value))
-            return SandboxResponse.json(200, {"accessTtlSeconds": self.access_ttl, "codeTtlSeconds": self.code_ttl})
+            return self.settings(request)
         return None
+
+    def settings(
+        self, request: SandboxRequest, *, platform: object = None, own: Mapping[str, Setting] | None = None
+    ) -> SandboxResponse:
+        """``/_sandbox/{platform}/settings``: the platform's ``own`` settings (attributes of
+        ``platform``) and the token lifetimes, set from one JSON object (a GET sets nothing);
+        answers every current value."""
+        body = _body(request) if request.method == "POST" else {}
+        if not isinstance(body, dict):
+            return control_error(400, "InvalidSettings", "the body must be a JSON object")
+        refused = apply_settings(platform, body, own or {}) or apply_settings(self, body, SETTINGS)
+        if refused is not None:
+            return refused
+        return SandboxResponse.json(200, {**current_settings(self, SETTINGS), **current_settings(platform, own or {})})
 
     def reset(self) -> None:
         self.codes.clear()
@@ -332,5 +351,33 @@ def _redirect(redirect_uri: str, **params: str | None) -> SandboxResponse:
 
 
 def _page(status: int, message: str) -> SandboxResponse:
-    body = f"<!doctype html><title>Sandbox OAuth</title><p>{message}</p>".encode()
-    return SandboxResponse(status, body, {"Content-Type": "text/html; charset=utf-8"})
+    return html_page(status, "Sandbox OAuth", message)
+
+
+class OAuthSandbox(SandboxPlatform):
+    """A platform whose users sign in through its own ``OAuthProvider`` (``self.oauth``): a reset
+    clears the login, the read-back and the platform's state (``reset_state``); the settings
+    control takes the platform's ``own_settings`` with the token lifetimes, and every other
+    control goes to the login (``expire-codes``, ``revoke-tokens``)."""
+
+    own_settings: ClassVar[Mapping[str, Setting]] = {}
+
+    def __init__(self, oauth: OAuthProvider) -> None:
+        super().__init__()
+        self.oauth = oauth
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.oauth.reset()
+            self.records.clear()
+            self.reset_state()
+
+    @abstractmethod
+    def reset_state(self) -> None:
+        """Back to the seeded fixtures (the caller holds the lock)."""
+
+    def control(self, action: str, request: SandboxRequest) -> SandboxResponse | None:
+        if action == "settings" and request.method in ("GET", "POST"):
+            return self.oauth.settings(request, platform=self, own=self.own_settings)
+        return self.oauth.control(action, request)

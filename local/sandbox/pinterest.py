@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import email
-import email.message
 import json
 import secrets
 import time
@@ -39,8 +37,8 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from crosspost.media import sniff_image
-from local.sandbox.core import Fault, SandboxPlatform, SandboxRequest, SandboxResponse
-from local.sandbox.oauth import OAuthError, OAuthProvider, basic_auth, bearer, form
+from local.sandbox.core import Fault, SandboxRequest, SandboxResponse, Setting, html_page
+from local.sandbox.oauth import OAuthError, OAuthProvider, OAuthSandbox, basic_auth, bearer, form
 
 ACCESS_TTL_SECONDS: Final = 30 * 24 * 3600
 REFRESH_TTL_SECONDS: Final = 60 * 24 * 3600  # continuous refresh token: renewed (and rotated) on use
@@ -75,6 +73,21 @@ INVALID_GRANT: Final = {"code": 283, "message": "The authorization grant is inva
 BOARD_NOT_FOUND: Final = {"code": 40, "message": "Board not found."}
 RATE_LIMITED: Final = {"code": 8, "message": "You have exceeded your rate limit. Try again later."}
 IMAGE_BROKEN: Final = "The Pin's image is too small, too large or is broken"
+# What a fault's status answers: the API's error bodies, and the S3 bucket's (code, message).
+FAULT_BODIES: Final = {
+    400: {"code": 1, "message": "Invalid Pin parameters (sandbox fault 400)"},
+    401: AUTH_FAILED,
+    429: RATE_LIMITED,
+    500: {"code": 0, "message": "Internal Server Error"},
+    503: {"code": 0, "message": "Service Unavailable"},
+}
+S3_FAULTS: Final = {
+    400: ("MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data."),
+    401: ("AccessDenied", "Access Denied"),
+    429: ("SlowDown", "Please reduce your request rate."),
+    500: ("InternalError", "We encountered an internal error. Please try again."),
+    503: ("SlowDown", "Please reduce your request rate."),
+}
 
 
 @dataclass(frozen=True)
@@ -182,28 +195,26 @@ class _PinState:
     owners: dict[str, str] = field(default_factory=dict)  # pin id → user key
 
 
-class PinterestSandbox(SandboxPlatform):
+class PinterestSandbox(OAuthSandbox):
     name = "pinterest"
+    own_settings = {"videoProcessingSeconds": Setting("processing_seconds")}
 
     def __init__(self) -> None:
-        super().__init__()
-        self.oauth = OAuthProvider(
-            platform="pinterest",
-            users=tuple(PINNERS),
-            access_ttl=ACCESS_TTL_SECONDS,
-            refresh_ttl=REFRESH_TTL_SECONDS,
-            rotate_refresh=True,
+        super().__init__(
+            OAuthProvider(
+                "pinterest",
+                tuple(PINNERS),
+                access_ttl=ACCESS_TTL_SECONDS,
+                refresh_ttl=REFRESH_TTL_SECONDS,
+                rotate_refresh=True,
+            )
         )
-        self.reset()
 
-    def reset(self) -> None:
-        with self.lock:
-            self.oauth.reset()
-            self.records.clear()
-            self.state = _PinState()
-            self.media: dict[str, Media] = {}
-            self.processing_seconds = VIDEO_PROCESSING_SECONDS
-            self._next_id = 1_100_000_000_000_000_000
+    def reset_state(self) -> None:
+        self.state = _PinState()
+        self.media: dict[str, Media] = {}
+        self.processing_seconds = VIDEO_PROCESSING_SECONDS
+        self._next_id = 1_100_000_000_000_000_000
 
     def _new_id(self) -> str:
         self._next_id += 1 + secrets.randbelow(50)
@@ -215,13 +226,7 @@ class PinterestSandbox(SandboxPlatform):
         return request.method == "POST" and request.path in ("/v5/pins", "/v5/media", UPLOAD_PATH)
 
     def describe_call(self, request: SandboxRequest) -> dict[str, Any]:
-        if request.path != "/v5/pins":
-            return {}
-        try:
-            body = request.json()
-        except ValueError:
-            return {}
-        board = body.get("board_id") if isinstance(body, dict) else None
+        board = (request.json_object() or {}).get("board_id") if request.path == "/v5/pins" else None
         return {"boardId": board} if isinstance(board, str) else {}
 
     def handle(self, request: SandboxRequest) -> SandboxResponse:
@@ -266,58 +271,16 @@ class PinterestSandbox(SandboxPlatform):
     def fault_response(self, fault: Fault, request: SandboxRequest) -> SandboxResponse:
         status = fault.status or 500
         if request.path == UPLOAD_PATH:  # the S3 bucket answers in S3's XML
-            code, message = {
-                400: ("MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data."),
-                401: ("AccessDenied", "Access Denied"),
-                429: ("SlowDown", "Please reduce your request rate."),
-                503: ("SlowDown", "Please reduce your request rate."),
-            }.get(status, ("InternalError", "We encountered an internal error. Please try again."))
-            response = _s3_error(status, code, message)
-            if fault.retry_after is not None and status in (429, 503):
-                response.headers["Retry-After"] = str(fault.retry_after)
-            return response
-        headers: dict[str, str] = {}
-        if status == 400:
-            body = {"code": 1, "message": "Invalid Pin parameters (sandbox fault 400)"}
-        elif status == 401:
-            body = dict(AUTH_FAILED)
-        elif status == 429:
-            body = dict(RATE_LIMITED)
-            headers = {"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "0"}
-        elif status == 503:
-            body = {"code": 0, "message": "Service Unavailable"}
+            response = _s3_error(status, *S3_FAULTS[status])
         else:
-            body = {"code": 0, "message": "Internal Server Error"}
+            limits = {"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "0"} if status == 429 else {}
+            response = SandboxResponse.json(status, FAULT_BODIES[status], limits)
         if fault.retry_after is not None and status in (429, 503):
-            headers["Retry-After"] = str(fault.retry_after)
-        return SandboxResponse.json(status, body, headers)
+            response.headers["Retry-After"] = str(fault.retry_after)
+        return response
 
     def internal_error(self) -> SandboxResponse:
-        return SandboxResponse.json(500, {"code": 0, "message": "Internal Server Error"})
-
-    # ---- control endpoints ---------------------------------------------------------------
-
-    def control(self, action: str, request: SandboxRequest) -> SandboxResponse | None:
-        if action == "settings" and request.method == "POST":
-            try:
-                spec = request.json() or {}
-            except ValueError:
-                spec = None
-            if not isinstance(spec, dict):
-                return SandboxResponse.json(400, {"error": "InvalidSettings", "message": "the body must be an object"})
-            seconds = spec.get("videoProcessingSeconds")
-            if seconds is not None:
-                if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-                    return SandboxResponse.json(
-                        400, {"error": "InvalidSettings", "message": "videoProcessingSeconds must be a number ≥ 0"}
-                    )
-                self.processing_seconds = float(seconds)
-            answer = self.oauth.control(action, request)
-            payload = answer.payload() if answer is not None and answer.status == 200 else None
-            if answer is not None and payload is None:
-                return answer
-            return SandboxResponse.json(200, {**(payload or {}), "videoProcessingSeconds": self.processing_seconds})
-        return self.oauth.control(action, request)
+        return SandboxResponse.json(500, FAULT_BODIES[500])
 
     # ---- OAuth -----------------------------------------------------------------------------
 
@@ -654,7 +617,7 @@ class PinterestSandbox(SandboxPlatform):
 
     def _upload(self, request: SandboxRequest) -> SandboxResponse:
         """The S3 presigned POST: every issued field back unchanged, then ``file``; 204."""
-        fields = _multipart(request)
+        fields = request.multipart()
         if fields is None:
             return _s3_error(400, "MalformedPOSTRequest", "The body of your POST request is not well-formed.")
         data = fields.pop("file", None)
@@ -698,32 +661,5 @@ def _image_facts(data: bytes) -> dict[str, Any]:
     return {"mediaType": "image", "contentType": mime, "width": width, "height": height, "size": len(data)}
 
 
-def _multipart(request: SandboxRequest) -> dict[str, bytes] | None:
-    """The fields of a ``multipart/form-data`` body (by name, raw bytes), or None when it is not
-    one. Parsed by hand: a part's own Content-Type must not change how its bytes are read."""
-    content_type = request.header("content-type") or ""
-    if not content_type.lower().startswith("multipart/form-data"):
-        return None
-    message = email.message.Message()
-    message["content-type"] = content_type
-    boundary = message.get_param("boundary")
-    if not isinstance(boundary, str) or not boundary:
-        return None
-    chunks = request.body.split(b"--" + boundary.encode("latin-1"))
-    if len(chunks) < 3 or not chunks[-1].startswith(b"--"):
-        return None
-    fields: dict[str, bytes] = {}
-    for chunk in chunks[1:-1]:
-        head, sep, data = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        if not sep:
-            return None
-        part = email.message_from_bytes(head + b"\r\n\r\n")
-        name = part.get_param("name", header="content-disposition")
-        if isinstance(name, str):
-            fields[name] = data.removesuffix(b"\r\n")
-    return fields
-
-
 def _page(status: int, message: str) -> SandboxResponse:
-    body = f"<!doctype html><title>Pinterest</title><p>{message}</p>".encode()
-    return SandboxResponse(status, body, {"Content-Type": "text/html; charset=utf-8"})
+    return html_page(status, "Pinterest", message)

@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import email
-import email.message
 import html
 import math
 import secrets
@@ -44,8 +42,8 @@ from typing import Any, Final
 
 from crosspost.media import sniff
 from crosspost.platforms.twitter_text import MAX_WEIGHTED_LENGTH, url_spans, weighted_length
-from local.sandbox.core import Fault, SandboxPlatform, SandboxRequest, SandboxResponse, control_error
-from local.sandbox.oauth import OAuthError, OAuthProvider, basic_auth, bearer, form
+from local.sandbox.core import Fault, SandboxRequest, SandboxResponse, Setting, html_page
+from local.sandbox.oauth import OAuthError, OAuthProvider, OAuthSandbox, basic_auth, bearer, form
 
 ACCESS_TTL_SECONDS: Final = 2 * 3600
 REFRESH_TTL_SECONDS: Final = 180 * 24 * 3600  # X documents none; rotation on every use is what counts
@@ -163,6 +161,16 @@ def invalid_request(message: str, parameters: dict[str, list[str]] | None = None
     }
 
 
+# What a fault's status answers.
+FAULT_BODIES: Final = {
+    400: invalid_request("The sandbox refused this request (fault 400)."),
+    401: UNAUTHORIZED,
+    429: TOO_MANY,
+    500: {"title": "Internal Server Error", "detail": "Internal Server Error", "type": "about:blank", "status": 500},
+    503: {"title": "Service Unavailable", "detail": "Service Unavailable", "type": "about:blank", "status": 503},
+}
+
+
 class ApiError(Exception):
     def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         super().__init__(str(body))
@@ -261,31 +269,33 @@ class _Window:
         }
 
 
-class TwitterSandbox(SandboxPlatform):
+class TwitterSandbox(OAuthSandbox):
     name = "twitter"
+    own_settings = {
+        "postsPer15Minutes": Setting("tweet_limit", integer=True),
+        "processingPolls": Setting("processing_polls", integer=True),
+        "checkAfterSecs": Setting("check_after_secs", integer=True),
+    }
 
     def __init__(self) -> None:
-        super().__init__()
-        self.oauth = OAuthProvider(
-            platform="twitter",
-            users=tuple(USERS),
-            access_ttl=ACCESS_TTL_SECONDS,
-            refresh_ttl=REFRESH_TTL_SECONDS,
-            rotate_refresh=True,
-            pkce=True,
+        super().__init__(
+            OAuthProvider(
+                "twitter",
+                tuple(USERS),
+                access_ttl=ACCESS_TTL_SECONDS,
+                refresh_ttl=REFRESH_TTL_SECONDS,
+                rotate_refresh=True,
+                pkce=True,
+            )
         )
-        self.reset()
 
-    def reset(self) -> None:
-        with self.lock:
-            self.oauth.reset()
-            self.records.clear()
-            self.media: dict[str, Media] = {}
-            self.windows: dict[tuple[str, str], _Window] = {}
-            self.tweet_limit = LIMITS["POST /2/tweets"]
-            self.processing_polls = PROCESSING_POLLS
-            self.check_after_secs = CHECK_AFTER_SECS
-            self._next_id = 1_900_000_000_000_000_000
+    def reset_state(self) -> None:
+        self.media: dict[str, Media] = {}
+        self.windows: dict[tuple[str, str], _Window] = {}
+        self.tweet_limit = LIMITS["POST /2/tweets"]
+        self.processing_polls = PROCESSING_POLLS
+        self.check_after_secs = CHECK_AFTER_SECS
+        self._next_id = 1_900_000_000_000_000_000
 
     def _new_id(self) -> str:
         self._next_id += 1 + secrets.randbelow(1000)
@@ -302,13 +312,7 @@ class TwitterSandbox(SandboxPlatform):
         return path.startswith("/2/media/upload/") and path.endswith(("/append", "/finalize"))
 
     def describe_call(self, request: SandboxRequest) -> dict[str, Any]:
-        if request.path != "/2/tweets":
-            return {}
-        try:
-            body = request.json()
-        except ValueError:
-            return {}
-        text = body.get("text") if isinstance(body, dict) else None
+        text = (request.json_object() or {}).get("text") if request.path == "/2/tweets" else None
         return {"text": text} if isinstance(text, str) else {}
 
     def handle(self, request: SandboxRequest) -> SandboxResponse:
@@ -327,63 +331,17 @@ class TwitterSandbox(SandboxPlatform):
     def fault_response(self, fault: Fault, request: SandboxRequest) -> SandboxResponse:
         status = fault.status or 500
         headers: dict[str, str] = {}
-        if status == 400:
-            body = invalid_request("The sandbox refused this request (fault 400).")
-        elif status == 401:
-            body = dict(UNAUTHORIZED)
-        elif status == 429:
-            body = dict(TOO_MANY)
+        if status == 429:  # the endpoint's window, used up until the fault's wait is over
             wait = fault.retry_after if fault.retry_after is not None else 30
             reset = str(math.ceil(time.time() + wait))
             limit = str(LIMITS.get(self._endpoint(request), DEFAULT_LIMIT))
             headers = {"x-rate-limit-limit": limit, "x-rate-limit-remaining": "0", "x-rate-limit-reset": reset}
-        elif status == 503:
-            body = {
-                "title": "Service Unavailable",
-                "detail": "Service Unavailable",
-                "type": "about:blank",
-                "status": 503,
-            }
-            if fault.retry_after is not None:
-                headers["Retry-After"] = str(fault.retry_after)
-        else:
-            body = {"title": "Internal Server Error", "detail": "Internal Server Error", "type": "about:blank"}
-            body["status"] = status
-        return SandboxResponse.json(status, body, headers)
+        elif status == 503 and fault.retry_after is not None:
+            headers["Retry-After"] = str(fault.retry_after)
+        return SandboxResponse.json(status, FAULT_BODIES[status], headers)
 
     def internal_error(self) -> SandboxResponse:
-        return SandboxResponse.json(
-            500,
-            {"title": "Internal Server Error", "detail": "Internal Server Error", "type": "about:blank", "status": 500},
-        )
-
-    # ---- control endpoints ---------------------------------------------------------------
-
-    def control(self, action: str, request: SandboxRequest) -> SandboxResponse | None:
-        if action == "settings" and request.method == "POST":
-            try:
-                spec = request.json() or {}
-            except ValueError:
-                spec = None
-            if not isinstance(spec, dict):
-                return control_error(400, "InvalidSettings", "the body must be a JSON object")
-            mine = {
-                "postsPer15Minutes": "tweet_limit",
-                "processingPolls": "processing_polls",
-                "checkAfterSecs": "check_after_secs",
-            }
-            for name, attr in mine.items():
-                value = spec.get(name)
-                if value is not None:
-                    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                        return control_error(400, "InvalidSettings", f"{name} must be an integer ≥ 0")
-                    setattr(self, attr, value)
-            answer = self.oauth.control(action, request)
-            if answer is not None and answer.status != 200:
-                return answer
-            current = {name: getattr(self, attr) for name, attr in mine.items()}
-            return SandboxResponse.json(200, {**((answer.payload() if answer else None) or {}), **current})
-        return self.oauth.control(action, request)
+        return SandboxResponse.json(500, FAULT_BODIES[500])
 
     # ---- OAuth -----------------------------------------------------------------------------
 
@@ -685,7 +643,7 @@ class TwitterSandbox(SandboxPlatform):
         return media
 
     def _simple_upload(self, request: SandboxRequest, user: XUser) -> SandboxResponse:
-        fields = _multipart(request)
+        fields = request.multipart()
         if fields is None or "media" not in fields:
             raise _invalid("The `media` field is required", media=[])
         data = fields["media"]
@@ -719,7 +677,7 @@ class TwitterSandbox(SandboxPlatform):
 
     def _append(self, request: SandboxRequest, user: XUser, media_id: str) -> SandboxResponse:
         media = self._owned(user, media_id)
-        fields = _multipart(request)
+        fields = request.multipart()
         if fields is None or "media" not in fields:
             raise _invalid("The `media` field is required", media=[])
         raw_index = fields.get("segment_index", b"").decode("ascii", "replace")
@@ -804,11 +762,8 @@ def _require(granted: set[str], *scopes: str) -> None:
 
 
 def _json_body(request: SandboxRequest) -> dict[str, Any]:
-    try:
-        body = request.json()
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    if not isinstance(body, dict):
+    body = request.json_object()
+    if body is None:
         raise ApiError(400, invalid_request("The request body is not a JSON object"))
     return body
 
@@ -847,31 +802,5 @@ def _tweet_view(tweet: dict[str, Any], fields: set[str]) -> dict[str, Any]:
     return view
 
 
-def _multipart(request: SandboxRequest) -> dict[str, bytes] | None:
-    """The fields of a ``multipart/form-data`` body (by name, raw bytes), or None when it is not one."""
-    content_type = request.header("content-type") or ""
-    if not content_type.lower().startswith("multipart/form-data"):
-        return None
-    message = email.message.Message()
-    message["content-type"] = content_type
-    boundary = message.get_param("boundary")
-    if not isinstance(boundary, str) or not boundary:
-        return None
-    chunks = request.body.split(b"--" + boundary.encode("latin-1"))
-    if len(chunks) < 3 or not chunks[-1].startswith(b"--"):
-        return None
-    fields: dict[str, bytes] = {}
-    for chunk in chunks[1:-1]:
-        head, sep, data = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        if not sep:
-            return None
-        part = email.message_from_bytes(head + b"\r\n\r\n")
-        name = part.get_param("name", header="content-disposition")
-        if isinstance(name, str):
-            fields[name] = data.removesuffix(b"\r\n")
-    return fields
-
-
 def _page(status: int, message: str) -> SandboxResponse:
-    body = f"<!doctype html><title>X</title><p>{html.escape(message)}</p>".encode()
-    return SandboxResponse(status, body, {"Content-Type": "text/html; charset=utf-8"})
+    return html_page(status, "X", message)

@@ -143,7 +143,8 @@ before = sorted(m for m in sys.modules if m.startswith("crosspost.api.routes."))
 include_routes(sys.argv[3])
 after = sorted(m for m in sys.modules if m.startswith("crosspost.api.routes."))
 models = sorted(m.rpartition(".")[2] for m in sys.modules if m.startswith("crosspost.models.api."))
-print(json.dumps({"before": before, "after": after, "models": models, "postService": "crosspost.services.posts" in sys.modules}))
+post_service = "crosspost.services.posts" in sys.modules
+print(json.dumps({"before": before, "after": after, "models": models, "postService": post_service}))
 """
 
 

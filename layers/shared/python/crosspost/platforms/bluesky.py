@@ -37,7 +37,6 @@ import json
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
@@ -55,6 +54,7 @@ from crosspost.errors import (
 from crosspost.lazy_imports import lazy_module
 from crosspost.media import sniff
 from crosspost.observability import logger
+from crosspost.platforms import rest
 from crosspost.platforms.base import (
     Capabilities,
     ConnectedAccount,
@@ -67,6 +67,7 @@ from crosspost.platforms.base import (
     TokenSet,
 )
 from crosspost.platforms.facets import detect_facets, facet_records, mention_handles
+from crosspost.platforms.http import json_object, parsed_json
 from crosspost.platforms.text import grapheme_count
 from crosspost.platforms.tid import derive_tid
 
@@ -117,10 +118,7 @@ _RULES_400: Final = {
 def _error_body(response: httpx.Response) -> dict[str, Any]:
     """The XRPC error body ``{"error", "message"}`` (only those two fields: never anything that
     could echo a request); ``{"status": N}`` when the body is not XRPC JSON."""
-    try:
-        parsed = response.json()
-    except ValueError:
-        parsed = None
+    parsed = parsed_json(response)
     if isinstance(parsed, dict) and isinstance(parsed.get("error"), str):
         body: dict[str, Any] = {"error": parsed["error"]}
         if isinstance(parsed.get("message"), str):
@@ -133,15 +131,9 @@ def _retry_after(response: httpx.Response, *, now: float | None = None) -> float
     """Seconds to wait: ``Retry-After`` (seconds or an HTTP date), else ``RateLimit-Reset``
     (unix seconds) minus now."""
     current = time.time() if now is None else now
-    header = response.headers.get("Retry-After")
-    if header:
-        try:
-            return max(0.0, float(header))
-        except ValueError:
-            try:
-                return max(0.0, parsedate_to_datetime(header).timestamp() - current)
-            except (TypeError, ValueError):
-                pass
+    given = rest.retry_after(response, current=current)
+    if given is not None:
+        return given
     reset = response.headers.get("RateLimit-Reset")
     if reset:
         try:
@@ -193,12 +185,10 @@ def classify_response(response: httpx.Response) -> PlatformError:
         return ContentRejectedError(
             "Bluesky refused the upload as too large.", rule="bluesky.media.too_large", **common
         )
-    if status >= 500 or status == 408:
-        return PlatformUnavailableError(
-            f"Bluesky is unavailable (HTTP {status}); crosspost tries again later.",
-            rule="bluesky.unavailable",
-            **common,
-        )
+    # creates=False: every write here is repeatable (see above), so a 5xx is "try again"
+    failed = rest.server_failure(status, platform=PLATFORM, label="Bluesky", creates=False, platform_response=body)
+    if failed is not None:
+        return failed
     if status == 400:
         rule = _RULES_400.get(name or "", "bluesky.record.invalid")
         return ContentRejectedError(f"Bluesky refused the post: {detail}", rule=rule, **common)
@@ -346,18 +336,7 @@ class _Xrpc:
             ) from exc
         if not response.is_success:
             raise classify_response(response)
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            raise PlatformUnavailableError(
-                f"Bluesky sent an answer crosspost cannot read (HTTP {response.status_code}).",
-                platform=PLATFORM,
-                rule="bluesky.unavailable",
-                platform_response={"status": response.status_code},
-            )
-        return data
+        return json_object(response, platform=PLATFORM, label="Bluesky", creates=False)  # repeatable: see above
 
 
 @dataclass(frozen=True)

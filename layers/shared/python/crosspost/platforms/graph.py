@@ -28,6 +28,7 @@ from crosspost.errors import (
 )
 from crosspost.lazy_imports import lazy_module
 from crosspost.platforms.base import Capabilities, MediaItem, PlatformConfig
+from crosspost.platforms.http import json_object, parsed_json
 
 if TYPE_CHECKING:
     import httpx
@@ -105,10 +106,7 @@ def display_name(platform: str) -> str:
 def graph_error(response: httpx.Response) -> dict[str, Any]:
     """The Graph error object, only the fields that describe the error (never anything that
     could echo a request or a token); ``{"status": N}`` when the body is not a Graph error."""
-    try:
-        parsed = response.json()
-    except ValueError:
-        parsed = None
+    parsed = parsed_json(response)
     error = parsed.get("error") if isinstance(parsed, dict) else None
     if not isinstance(error, dict):
         return {"status": response.status_code}
@@ -377,22 +375,7 @@ class GraphClient:
 
     def json(self, response: httpx.Response, *, creates: bool) -> dict[str, Any]:
         """The JSON object of a success; an unreadable one is unknown (creates) or unavailable."""
-        try:
-            parsed = response.json()
-        except ValueError:
-            parsed = None
-        if not isinstance(parsed, dict):
-            unreadable = (
-                f"{display_name(self.platform)} sent an answer crosspost cannot read (HTTP {response.status_code})."
-            )
-            kind = OutcomeUnknownError if creates else PlatformUnavailableError
-            raise kind(
-                unreadable,
-                platform=self.platform,
-                rule=f"{self.platform}.{'outcome_unknown' if creates else 'unavailable'}",
-                platform_response={"status": response.status_code},
-            )
-        return parsed
+        return json_object(response, platform=self.platform, label=display_name(self.platform), creates=creates)
 
 
 def required_id(data: dict[str, Any], key: str, *, platform: str, creates: bool) -> str:

@@ -60,14 +60,19 @@ def loop_client(timeout_seconds: float) -> httpx.AsyncClient:
     return found
 
 
+def parsed_json(response: httpx.Response) -> Any:
+    """The response's JSON, or None when its body is not JSON (an error page, nothing)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
 def json_object(response: httpx.Response, *, platform: str, label: str, creates: bool) -> dict[str, Any]:
     """The JSON object a platform answered with. Anything else is a platform fault, sorted like
     every other one: on a call that creates something the outcome is unknown, otherwise nothing
     was done (``label`` is the platform's display name, e.g. "X")."""
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
+    data = parsed_json(response)
     if isinstance(data, dict):
         return data
     from crosspost.errors import OutcomeUnknownError, PlatformUnavailableError

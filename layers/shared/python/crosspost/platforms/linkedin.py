@@ -62,7 +62,6 @@ from crosspost.platforms.base import (
     TokenSet,
 )
 from crosspost.platforms.linkedin_api import (
-    API_HOST,
     AUTH_HOST,
     PLATFORM,
     LinkedInApi,
@@ -111,7 +110,7 @@ class LinkedInAuth:
 
     def __init__(self, http: httpx.AsyncClient, config: PlatformConfig) -> None:
         self.config = config
-        self._api = LinkedInApi(http, config.host(API_HOST), config.host(AUTH_HOST))
+        self._api = LinkedInApi(http, config)
 
     def authorization_url(
         self, *, state: str, redirect_uri: str, code_challenge: str | None, extended_scopes: bool
@@ -295,7 +294,7 @@ class LinkedInAdapter(PlatformAdapter):
 
     def __init__(self, http: httpx.AsyncClient, config: PlatformConfig | None = None) -> None:
         super().__init__(http, config)
-        self._api = LinkedInApi(http, self.config.host(API_HOST), self.config.host(AUTH_HOST))
+        self._api = LinkedInApi(http, self.config)
 
     @classmethod
     def preflight(cls, request: PublishRequest) -> list[ErrorDetail]:

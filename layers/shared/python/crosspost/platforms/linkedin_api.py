@@ -15,29 +15,26 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from crosspost.clock import now
 from crosspost.errors import (
     AuthExpiredError,
     ContentRejectedError,
-    OutcomeUnknownError,
     PlatformError,
     PlatformUnavailableError,
     RateLimitedError,
 )
 from crosspost.lazy_imports import lazy_module
+from crosspost.platforms import rest
 from crosspost.platforms.base import TokenSet
 from crosspost.platforms.http import json_object as read_json
+from crosspost.platforms.http import parsed_json
 
 if TYPE_CHECKING:
     import httpx
-
-    from crosspost.platforms import safe_http
 else:  # loaded on first use: preflight reads this module without any HTTP (cold start)
     httpx = lazy_module("httpx")
-    safe_http = lazy_module("crosspost.platforms.safe_http")
 
 PLATFORM: Final = "linkedin"
 API_HOST: Final = "https://api.linkedin.com"
@@ -122,10 +119,7 @@ def error_body(response: httpx.Response) -> dict[str, Any]:
     """The fields of a LinkedIn error worth keeping (never an ``input`` echo of the request):
     ``status``, ``serviceErrorCode``, ``code``, ``message``, the input errors' ``code`` /
     ``description`` / field path, and the OAuth ``error`` / ``error_description``."""
-    try:
-        parsed = response.json()
-    except ValueError:
-        parsed = None
+    parsed = parsed_json(response)
     if not isinstance(parsed, dict):
         return {"status": response.status_code}
     body: dict[str, Any] = {"status": response.status_code}
@@ -167,16 +161,8 @@ def seconds_until_reset(at: datetime | None = None) -> float:
 
 
 def _retry_after(response: httpx.Response) -> float:
-    header = response.headers.get("Retry-After")
-    if header:
-        try:
-            return max(1.0, float(header))
-        except ValueError:
-            try:
-                return max(1.0, (parsedate_to_datetime(header) - now()).total_seconds())
-            except (TypeError, ValueError):
-                pass
-    return seconds_until_reset()
+    given = rest.retry_after(response, current=now().timestamp())
+    return seconds_until_reset() if given is None else max(1.0, given)
 
 
 _AUTH_RULES: Final = {
@@ -233,28 +219,15 @@ def classify_response(response: httpx.Response, *, creates: bool) -> PlatformErr
             remediation="Upgrade crosspost: LinkedIn retires each API version about a year after its release.",
             **common,
         )
-    if status == 503:  # refused before processing: nothing was made, whatever the call
-        return PlatformUnavailableError(
-            "LinkedIn is unavailable (HTTP 503); crosspost tries again later.", rule="linkedin.unavailable", **common
-        )
-    if status >= 500:
-        if creates:
-            return OutcomeUnknownError(
-                f"LinkedIn failed while creating the post (HTTP {status}); it may or may not be live.",
-                rule="linkedin.outcome_unknown",
-                **common,
-            )
-        return PlatformUnavailableError(
-            f"LinkedIn is unavailable (HTTP {status}); crosspost tries again later.",
-            rule="linkedin.unavailable",
-            **common,
-        )
-    if status == 408:
+    if status == 408:  # LinkedIn's 408 comes before it read the whole request: nothing was made
         return PlatformUnavailableError(
             "LinkedIn timed out reading the request; crosspost tries again later.",
             rule="linkedin.unavailable",
             **common,
         )
+    failed = rest.server_failure(status, platform=PLATFORM, label="LinkedIn", creates=creates, platform_response=body)
+    if failed is not None:
+        return failed
     if "DUPLICATE_POST" in input_error_codes(body):
         return ContentRejectedError(
             "LinkedIn refused the post as a duplicate of one already on this account.",
@@ -303,12 +276,6 @@ def classify_token_response(response: httpx.Response, *, rule: str) -> PlatformE
 REFRESH_AHEAD: Final = timedelta(days=7)
 
 
-def _seconds(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        return None
-    return float(value)
-
-
 def granted_scopes(data: dict[str, Any]) -> tuple[str, ...] | None:
     """The ``scope`` of a token answer (LinkedIn separates with commas; spaces accepted too)."""
     scope = data.get("scope")
@@ -324,40 +291,28 @@ def token_set(data: dict[str, Any], *, issued_at: datetime, previous: TokenSet |
     the access token does: ``connection_expires_at`` is its expiry and nothing renews it early.
     With one, the connection lasts as long as the refresh token (365 days, not extended by
     refreshing), and the refresher renews the access token ``REFRESH_AHEAD`` of its expiry."""
-    access = data.get("access_token")
-    if not isinstance(access, str) or not access:
-        raise PlatformUnavailableError(
-            "LinkedIn answered the token request without an access token.",
-            platform=PLATFORM,
-            rule="linkedin.unavailable",
-        )
-    expires_in = _seconds(data.get("expires_in"))
-    access_expires = issued_at + timedelta(seconds=expires_in) if expires_in is not None else None
-    refresh = data.get("refresh_token")
+    answer = rest.token_answer(data, issued_at=issued_at, platform=PLATFORM, label="LinkedIn")
+    refresh = answer.refresh_token
     connection_expires: datetime | None
-    if isinstance(refresh, str) and refresh:
-        refresh_in = _seconds(data.get("refresh_token_expires_in"))
+    if refresh:
+        refresh_in = rest.seconds(data.get("refresh_token_expires_in"))
         connection_expires = issued_at + timedelta(seconds=refresh_in) if refresh_in is not None else None
         if connection_expires is None and previous is not None:
             connection_expires = previous.connection_expires_at
     elif previous is not None and previous.refresh_token:
         refresh, connection_expires = previous.refresh_token, previous.connection_expires_at
     else:
-        refresh, connection_expires = None, access_expires
-    refresh_after = None
-    if refresh and access_expires is not None:
-        lifetime = access_expires - issued_at
-        refresh_after = access_expires - min(REFRESH_AHEAD, lifetime / 2)
+        refresh, connection_expires = None, answer.access_expires_at
     extra = dict(previous.extra) if previous else {}
     scopes = granted_scopes(data)
     if scopes is not None:
         extra["scopes"] = list(scopes)
     return TokenSet(
-        access_token=access,
+        access_token=answer.access_token,
         refresh_token=refresh,
-        access_expires_at=access_expires,
+        access_expires_at=answer.access_expires_at,
         connection_expires_at=connection_expires,
-        refresh_after=refresh_after,
+        refresh_after=answer.refresh_after(issued_at, REFRESH_AHEAD) if refresh else None,
         extra=extra,
     )
 
@@ -365,14 +320,14 @@ def token_set(data: dict[str, Any], *, issued_at: datetime, previous: TokenSet |
 # ---- transport ---------------------------------------------------------------------------------
 
 
-class LinkedInApi:
+class LinkedInApi(rest.RestApi):
     """Calls LinkedIn: the versioned REST API, upload URLs, OpenID userinfo and the token
     endpoint. Returns the response of a 2xx call or raises a ``PlatformError``."""
 
-    def __init__(self, http: httpx.AsyncClient, api_host: str, auth_host: str) -> None:
-        self.http = http
-        self.api_host = api_host
-        self.auth_host = auth_host
+    platform = PLATFORM
+    label = "LinkedIn"
+    api_host = API_HOST
+    unanswered_create = "LinkedIn did not answer the post in time; it may or may not be live."
 
     async def rest(
         self,
@@ -390,24 +345,26 @@ class LinkedInApi:
             "Linkedin-Version": LINKEDIN_VERSION,
             "X-Restli-Protocol-Version": RESTLI_PROTOCOL_VERSION,
         }
-        return await self.send(
-            method, f"{self.api_host}{path}", creates=creates, headers=headers, params=params, json=body
+        return await self._succeeded(
+            method, f"{self.base}{path}", creates=creates, headers=headers, params=params, json=body
         )
 
     async def upload(self, url: str, token: str, data: bytes) -> httpx.Response:
         """PUT bytes to an upload URL LinkedIn handed out (another host than the API)."""
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"}
-        return await self.send("PUT", url, creates=False, headers=headers, content=data)
+        return await self._succeeded("PUT", url, creates=False, headers=headers, content=data)
 
     async def userinfo(self, token: str) -> dict[str, Any]:
-        response = await self.send(
-            "GET", f"{self.api_host}/v2/userinfo", creates=False, headers={"Authorization": f"Bearer {token}"}
+        response = await self._succeeded(
+            "GET", f"{self.base}/v2/userinfo", creates=False, headers={"Authorization": f"Bearer {token}"}
         )
         return json_object(response)
 
     async def token(self, form: dict[str, str], *, rule: str) -> dict[str, Any]:
-        """POST the token endpoint (client id and secret in the form, as LinkedIn wants them)."""
-        url = f"{self.auth_host}/oauth/v2/accessToken"
+        """POST the token endpoint (client id and secret in the form, as LinkedIn wants them).
+        Not ``rest.OAuthJsonApi.grant``: no Basic auth, and the sign-in host's failures read as such
+        (its answers other than a refusal or a rate limit all mean "sign-in unavailable")."""
+        url = f"{self.config.host(AUTH_HOST)}/oauth/v2/accessToken"
         try:
             response = await self.http.post(url, data=form, headers={"Accept": "application/json"})
         except httpx.TransportError as exc:  # nothing was granted that we know of: the user can retry
@@ -420,28 +377,9 @@ class LinkedInApi:
             raise classify_token_response(response, rule=rule)
         return json_object(response)
 
-    async def send(self, method: str, url: str, *, creates: bool, **kwargs: Any) -> httpx.Response:
-        try:
-            response = await self.http.request(method, url, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, safe_http.UnsafeUrlError) as exc:
-            raise PlatformUnavailableError(
-                "LinkedIn could not be reached; crosspost tries again later.",
-                platform=PLATFORM,
-                rule="linkedin.unreachable",
-            ) from exc
-        except httpx.TransportError as exc:
-            # The request went out (or may have): for the post itself that is "outcome unknown".
-            if creates:
-                raise OutcomeUnknownError(
-                    "LinkedIn did not answer the post in time; it may or may not be live.",
-                    platform=PLATFORM,
-                    rule="linkedin.timeout",
-                ) from exc
-            raise PlatformUnavailableError(
-                "LinkedIn did not answer in time; crosspost tries again later.",
-                platform=PLATFORM,
-                rule="linkedin.timeout",
-            ) from exc
+    async def _succeeded(self, method: str, url: str, *, creates: bool, **kwargs: Any) -> httpx.Response:
+        """The response of a 2xx call; any other answer raised as LinkedIn's classification."""
+        response = await self.send(method, url, creates=creates, **kwargs)
         if not response.is_success:
             raise classify_response(response, creates=creates)
         return response

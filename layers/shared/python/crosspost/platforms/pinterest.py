@@ -34,9 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode, urlsplit
 
-from crosspost.clock import now
 from crosspost.errors import (
-    AuthExpiredError,
     ContentRejectedError,
     ErrorDetail,
     OutcomeUnknownError,
@@ -61,7 +59,6 @@ from crosspost.platforms.pinterest_api import (
     classify_response,
     pin_url,
     profile_url,
-    token_set,
     upload_refused,
 )
 from crosspost.platforms.text import grapheme_count
@@ -128,18 +125,13 @@ class PinterestAuth:
         return f"{self.config.host(WEB_HOST)}/oauth/?{query}"
 
     async def complete(self, *, code: str, redirect_uri: str, code_verifier: str | None) -> list[ConnectedAccount]:
-        issued_at = now()
-        data = await self._api.token(
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-                "continuous_refresh": "true",
-            },
+        tokens = await self._api.exchange_code(
+            code,
+            redirect_uri,
             rule="pinterest.auth.code_invalid",
             remediation="Start the connect flow again; authorization codes work once and expire quickly.",
+            continuous_refresh="true",
         )
-        tokens = token_set(data, issued_at=issued_at)
         user = await self._api.call("GET", "/user_account", token=tokens.access_token)
         username = user.get("username")
         if not isinstance(username, str) or not username:
@@ -296,19 +288,12 @@ class PinterestAdapter(PlatformAdapter):
     # ---- refresh ---------------------------------------------------------------------------
 
     async def refresh(self, tokens: TokenSet) -> TokenSet:
-        if not tokens.refresh_token:
-            raise AuthExpiredError(
-                "No Pinterest refresh token is stored; reconnect the account.",
-                platform=PLATFORM,
-                rule="pinterest.auth.expired",
-            )
-        issued_at = now()
-        data = await self._api.token(
-            {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token},
+        return await self._api.refresh(
+            tokens,
+            missing="No Pinterest refresh token is stored; reconnect the account.",
             rule="pinterest.auth.expired",
             remediation="Reconnect the Pinterest account.",
         )
-        return token_set(data, issued_at=issued_at, previous=tokens)
 
     # ---- publish ---------------------------------------------------------------------------
 

@@ -37,7 +37,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlencode
 
-from crosspost.clock import now
 from crosspost.errors import (
     AuthExpiredError,
     ContentRejectedError,
@@ -66,7 +65,6 @@ from crosspost.platforms.twitter_api import (
     classify_response,
     post_url,
     profile_url,
-    token_set,
 )
 from crosspost.platforms.twitter_text import MAX_WEIGHTED_LENGTH, has_invalid_characters, url_spans, weighted_length
 
@@ -130,18 +128,13 @@ class TwitterAuth:
         return f"{self.config.host(WEB_HOST)}/i/oauth2/authorize?{query}"
 
     async def complete(self, *, code: str, redirect_uri: str, code_verifier: str | None) -> list[ConnectedAccount]:
-        issued_at = now()
-        data = await self._api.token(
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-                "code_verifier": code_verifier or "",
-            },
+        tokens = await self._api.exchange_code(
+            code,
+            redirect_uri,
             rule="twitter.auth.code_invalid",
             remediation="Start the connection again; X's codes are single-use and expire within seconds.",
+            code_verifier=code_verifier or "",
         )
-        tokens = token_set(data, issued_at=issued_at)
         me = await self._api.call(
             "GET",
             "/users/me",
@@ -329,20 +322,12 @@ class TwitterAdapter(PlatformAdapter):
     # ---- refresh ---------------------------------------------------------------------------
 
     async def refresh(self, tokens: TokenSet) -> TokenSet:
-        if not tokens.refresh_token:
-            raise AuthExpiredError(
-                "The X connection has no refresh token; reconnect the account.",
-                platform=PLATFORM,
-                rule="twitter.auth.refresh_failed",
-                remediation="Reconnect the X account.",
-            )
-        issued_at = now()
-        data = await self._api.token(
-            {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token},
+        return await self._api.refresh(
+            tokens,
+            missing="The X connection has no refresh token; reconnect the account.",
             rule="twitter.auth.refresh_failed",
             remediation="Reconnect the X account (the app was removed, or the refresh token was used elsewhere).",
         )
-        return token_set(data, issued_at=issued_at, previous=tokens)
 
     # ---- publish ---------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
-"""X API v2 on the wire: the transport (Bearer JSON calls, multipart uploads, the Basic-auth
-token endpoint), error classification and token parsing. The adapter and the auth strategy are in
-``crosspost.platforms.twitter``; facts in PLATFORMS.md §7.
+"""X API v2 on the wire: the calls (Bearer JSON, multipart uploads, the Basic-auth token endpoint;
+their transport is ``crosspost.platforms.rest``), error classification and token parsing. The
+adapter and the auth strategy are in ``crosspost.platforms.twitter``; facts in PLATFORMS.md §7.
 
 X answers errors in two shapes: RFC 7807 problem JSON (``{"title", "detail", "type", "status"}``,
 sometimes with ``errors: [{"parameters", "message"}]`` or a ``reason``) and the legacy
@@ -11,31 +11,25 @@ legacy ``code``: never free text, with one documented exception (``is_duplicate`
 
 from __future__ import annotations
 
-import base64
 import time
-from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from crosspost.errors import (
     AuthExpiredError,
     ContentRejectedError,
-    OutcomeUnknownError,
     PlatformError,
-    PlatformUnavailableError,
     RateLimitedError,
 )
 from crosspost.lazy_imports import lazy_module
-from crosspost.platforms.base import PlatformConfig, TokenSet
-from crosspost.platforms.http import json_object
+from crosspost.platforms import rest
+from crosspost.platforms.base import TokenSet
+from crosspost.platforms.http import parsed_json
 
 if TYPE_CHECKING:
     import httpx
-
-    from crosspost.platforms import safe_http
 else:  # loaded on first use: preflight reads this module without any HTTP (cold start)
     httpx = lazy_module("httpx")
-    safe_http = lazy_module("crosspost.platforms.safe_http")
 
 PLATFORM: Final = "twitter"
 API_HOST: Final = "https://api.x.com"
@@ -61,10 +55,7 @@ def error_body(response: httpx.Response) -> dict[str, Any]:
     """The fields of X's error body that say what went wrong, and nothing that could echo the
     request (``parameters`` keep their names, not their values); ``{"status": N}`` when the body
     is not X's JSON."""
-    try:
-        parsed = response.json()
-    except ValueError:
-        parsed = None
+    parsed = parsed_json(response)
     if not isinstance(parsed, dict):
         return {"status": response.status_code}
     body: dict[str, Any] = {}
@@ -124,15 +115,9 @@ def retry_after(response: httpx.Response, *, current: float | None = None) -> fl
     the window that ran out (``x-rate-limit-*``: 15 minutes; ``x-user-limit-24hour-*`` and
     ``x-app-limit-24hour-*``: a day), else the 15-minute window's reset; None when X said nothing."""
     current = time.time() if current is None else current
-    header = response.headers.get("Retry-After")
-    if header:
-        try:
-            return max(0.0, float(header))
-        except ValueError:
-            try:
-                return max(0.0, parsedate_to_datetime(header).timestamp() - current)
-            except (TypeError, ValueError):
-                pass
+    given = rest.retry_after(response, current=current)
+    if given is not None:
+        return given
     exhausted = [
         wait
         for family in _RATE_LIMIT_FAMILIES
@@ -187,20 +172,9 @@ def classify_response(response: httpx.Response, *, creates: bool) -> PlatformErr
             remediation="Attach the X app to a project in the X developer portal.",
             **common,
         )
-    if status == 503:
-        return PlatformUnavailableError(
-            "X is unavailable (HTTP 503); crosspost tries again later.", rule="twitter.unavailable", **common
-        )
-    if status >= 500 or status == 408:
-        if creates:
-            return OutcomeUnknownError(
-                f"X failed while creating the post (HTTP {status}); it may or may not be live.",
-                rule="twitter.outcome_unknown",
-                **common,
-            )
-        return PlatformUnavailableError(
-            f"X is unavailable (HTTP {status}); crosspost tries again later.", rule="twitter.unavailable", **common
-        )
+    failed = rest.server_failure(status, platform=PLATFORM, label="X", creates=creates, platform_response=body)
+    if failed is not None:
+        return failed
     if status == 403:
         return ContentRejectedError(f"X refused the post: {said}", rule="twitter.request.forbidden", **common)
     if status == 413:
@@ -222,27 +196,14 @@ def token_set(data: dict[str, Any], *, issued_at: datetime, previous: TokenSet |
     refresh token rotates on every use), so ``connection_expires_at`` is None (API.md: X → null),
     and tokens are refreshed on demand (``refresh_after`` None). A refresh that returns no new
     refresh token keeps the old one."""
-    access = data.get("access_token")
-    if not isinstance(access, str) or not access:
-        raise PlatformUnavailableError(
-            "X answered the token request without an access token.", platform=PLATFORM, rule="twitter.unavailable"
-        )
-    expires_in = data.get("expires_in")
-    access_expires = (
-        issued_at + timedelta(seconds=expires_in)
-        if isinstance(expires_in, int | float) and not isinstance(expires_in, bool) and expires_in >= 0
-        else None
-    )
-    refresh = data.get("refresh_token")
-    if not isinstance(refresh, str) or not refresh:
-        refresh = previous.refresh_token if previous else None
+    answer = rest.token_answer(data, issued_at=issued_at, platform=PLATFORM, label="X")
     extra = dict(previous.extra) if previous else {}
     if isinstance(data.get("scope"), str):
         extra["scope"] = data["scope"]
     return TokenSet(
-        access_token=access,
-        refresh_token=refresh,
-        access_expires_at=access_expires,
+        access_token=answer.access_token,
+        refresh_token=answer.refresh_token or (previous.refresh_token if previous else None),
+        access_expires_at=answer.access_expires_at,
         connection_expires_at=None,
         refresh_after=None,
         extra=extra,
@@ -252,93 +213,26 @@ def token_set(data: dict[str, Any], *, issued_at: datetime, previous: TokenSet |
 # ---- transport ---------------------------------------------------------------------------------
 
 
-class TwitterApi:
+class TwitterApi(rest.OAuthJsonApi):
     """Calls ``{host}/2/...``; returns JSON objects or raises a ``PlatformError``."""
 
-    def __init__(self, http: httpx.AsyncClient, config: PlatformConfig) -> None:
-        self.http = http
-        self.config = config
+    platform = PLATFORM
+    label = "X"
+    api_host = API_HOST
+    api_root = "/2"
+    grant_path = "/oauth2/token"
+    client_id_in_form = True  # as well as in the Basic auth, as X asks
+    empty_answers = True
+    unanswered_create = "X did not answer after the post was sent; it may or may not be live."
 
-    @property
-    def base(self) -> str:
-        return self.config.host(API_HOST) + "/2"
+    def classify(self, response: httpx.Response, *, creates: bool, not_found_rule: str | None = None) -> PlatformError:
+        return classify_response(response, creates=creates)  # X's 404 refuses the request, whatever it named
 
-    async def send(self, method: str, url: str, *, creates: bool, **kwargs: Any) -> httpx.Response:
-        """One request; transport failures classified (sent or not)."""
-        try:
-            return await self.http.request(method, url, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:  # nothing was sent
-            raise PlatformUnavailableError(
-                "X could not be reached; crosspost tries again later.", platform=PLATFORM, rule="twitter.unreachable"
-            ) from exc
-        except httpx.TransportError as exc:
-            # A read timeout or a dropped connection after the request went out: a create may
-            # have happened. (An SSRF refusal is raised before sending: never a create.)
-            if creates and not isinstance(exc, safe_http.UnsafeUrlError):
-                raise OutcomeUnknownError(
-                    "X did not answer after the post was sent; it may or may not be live.",
-                    platform=PLATFORM,
-                    rule="twitter.timeout",
-                ) from exc
-            raise PlatformUnavailableError(
-                "X did not answer in time; crosspost tries again later.", platform=PLATFORM, rule="twitter.timeout"
-            ) from exc
+    def error_body(self, response: httpx.Response) -> dict[str, Any]:
+        return error_body(response)
 
-    async def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        token: str,
-        creates: bool = False,
-        body: dict[str, Any] | None = None,
-        params: dict[str, Any] | None = None,
-        data: dict[str, str] | None = None,
-        files: dict[str, tuple[str, bytes, str]] | None = None,
-    ) -> dict[str, Any]:
-        response = await self.send(
-            method,
-            self.base + path,
-            creates=creates,
-            json=body,
-            params=params,
-            data=data,
-            files=files,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-        )
-        if not response.is_success:
-            raise classify_response(response, creates=creates)
-        if not response.content:
-            return {}
-        return json_object(response, platform=PLATFORM, label="X", creates=creates)
-
-    async def token(self, form: dict[str, str], *, rule: str, remediation: str) -> dict[str, Any]:
-        """``POST /2/oauth2/token`` as a confidential client (Basic auth, and ``client_id`` in the
-        form as X asks). A refused grant (400/401) is ``AuthExpiredError`` with ``rule``; the
-        app secret and the grant never appear in an error."""
-        app = self.config.app()
-        basic = base64.b64encode(f"{app.client_id}:{app.client_secret}".encode()).decode("ascii")
-        response = await self.send(
-            "POST",
-            self.base + "/oauth2/token",
-            creates=False,
-            data={**form, "client_id": app.client_id},
-            headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-        )
-        if response.status_code in (400, 401, 403):
-            body = error_body(response)
-            said = body.get("error_description") or body.get("error") or f"HTTP {response.status_code}"
-            raise AuthExpiredError(
-                f"X refused the grant ({said}).",
-                platform=PLATFORM,
-                rule=rule,
-                remediation=remediation,
-                platform_response=body,
-                http_status=401,
-            )
-        if not response.is_success:
-            raise classify_response(response, creates=False)
-        return json_object(response, platform=PLATFORM, label="X", creates=False)
+    def token_set(self, data: dict[str, Any], *, issued_at: datetime, previous: TokenSet | None) -> TokenSet:
+        return token_set(data, issued_at=issued_at, previous=previous)
 
 
 def post_url(username: str, post_id: str) -> str:
