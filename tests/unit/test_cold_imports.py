@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,6 +68,22 @@ def _env() -> dict[str, str]:
     }
 
 
+def _run_cold(code: str, *args: str, cwd: Path | None = None) -> dict[str, Any]:
+    """Run ``code`` in a fresh interpreter (as a cold Lambda) and return the JSON it printed last."""
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", code, *args],
+        env=_env(),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return report
+
+
 NON_API = [fn for fn in FUNCTIONS if fn.code_dir != "api"]
 
 
@@ -78,18 +95,8 @@ def test_every_non_api_function_is_guarded() -> None:
 def test_given_a_non_api_handler_when_imported_cold_then_pydantic_is_not_loaded(fn: FunctionDef) -> None:
     function_dir = ROOT / "functions" / fn.code_dir
 
-    result = subprocess.run(
-        [sys.executable, "-I", "-c", CHILD, str(function_dir), str(SHARED)],
-        env=_env(),
-        cwd=function_dir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    report = _run_cold(CHILD, str(function_dir), str(SHARED), cwd=function_dir)
 
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["loaded"] == [], f"{fn.name} imports pydantic, first via: {report['importedBy']}"
 
 
@@ -118,17 +125,8 @@ print(json.dumps({"platforms": list(registered_platforms()), "loaded": loaded}))
 def test_given_every_platform_when_a_post_is_preflighted_then_no_http_client_is_loaded() -> None:
     # A scheduled post is checked by the API function but sent later by the publisher: its cold
     # start must not pay for httpx and httpcore (crosspost.lazy_imports).
-    result = subprocess.run(
-        [sys.executable, "-I", "-c", PREFLIGHT_CHILD, str(SHARED)],
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    report = _run_cold(PREFLIGHT_CHILD, str(SHARED))
 
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
     assert len(report["platforms"]) == 7
     assert report["loaded"] == []
 
@@ -163,18 +161,8 @@ def test_given_an_api_function_when_it_serves_a_route_then_it_imports_that_route
     # routes, models and services (crosspost.api.app.include_routes), never the posts service.
     function_dir = ROOT / "functions" / "api"
 
-    result = subprocess.run(
-        [sys.executable, "-I", "-c", ROUTES_CHILD, str(function_dir), str(SHARED), route_key],
-        env=_env(),
-        cwd=function_dir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    report = _run_cold(ROUTES_CHILD, str(function_dir), str(SHARED), route_key, cwd=function_dir)
 
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["before"] == []
     # routes.common: the helpers every router shares
     assert set(report["after"]) - {"crosspost.api.routes.common"} == {f"crosspost.api.routes.{router}"}
